@@ -1,0 +1,169 @@
+"""SSM kernels, recurrent steps and prefill: the specification (pure PyTorch, H3_SPEC §1.3-1.4, §4).
+
+Diagonal SSM (S4D), per head h with M = N/2 complex modes (conjugates implicit):
+    x_t = dA * x_{t-1} + dB * u_t            x: [..., H, M] complex
+    y_t = 2 Re(sum_m C_m x_t[m]) + D u_t
+    K[l] = 2 Re sum_m C_m dB_m dA_m^l        (the convolution kernel of the same map)
+
+Shift SSM, per channel with N taps (A = down-shift, fixed):
+    x_t = shift(x_{t-1}) + B u_t             x: [..., H, N] real, shift drops the oldest entry
+    y_t = C . x_t + D u_t
+    K[l] = sum_{n <= N-1-l} B[n] C[n+l]  (l < N), 0 beyond
+
+All math runs in the parameters' precision (fp32 → complex64, fp64 → complex128) with autocast off.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from longseq.kernels.fftconv.reference import fftconv_ref
+
+
+def s4d_discretize_ref(
+    log_dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, disc: str = "bilinear"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Discretise the diagonal SSM.
+
+    Args:
+        log_dt: [H] log step sizes. A: [H, M] complex (negative real part). B: [H, M] complex.
+        disc: "bilinear" (H3's default) or "zoh".
+
+    Returns:
+        (dA, dB): [H, M] complex each.
+    """
+    dtA = log_dt.exp().unsqueeze(-1) * A
+    if disc == "bilinear":
+        denom = 1.0 - dtA / 2
+        return (1.0 + dtA / 2) / denom, log_dt.exp().unsqueeze(-1) * B / denom
+    if disc == "zoh":
+        dA = torch.exp(dtA)
+        return dA, (dA - 1.0) / A * B
+    raise ValueError(f"unknown discretisation {disc!r}; valid: bilinear, zoh")
+
+
+def _chunk(length: int) -> int:
+    return max(1, math.isqrt(max(length - 1, 0)) + 1)
+
+
+def s4d_kernel_ref(dA: torch.Tensor, W: torch.Tensor, L: int) -> torch.Tensor:
+    """Convolution kernel K[h, l] = 2 Re sum_m W[h, m] dA[h, m]^l for l < L.
+
+    ``W = C * dB``. The powers are split as dA^(jT + r) = dA^(jT) dA^r with T ~ sqrt(L), so the
+    sum over modes is one real batched matmul [H, L/T, 2M] @ [H, 2M, T] instead of a
+    materialised [H, M, L] Vandermonde matrix (memory O(H M sqrt L), GEMM speed).
+
+    Args:
+        dA, W: [H, M] complex. L: kernel length.
+
+    Returns:
+        K: [H, L] real (the real dtype matching dA).
+    """
+    T = _chunk(L)
+    J = -(-L // T)
+    log_dA = torch.log(dA)  # principal branch; exp(l * log dA) == dA^l for integer l
+    r = torch.arange(T, device=dA.device, dtype=dA.real.dtype)
+    j = torch.arange(J, device=dA.device, dtype=dA.real.dtype) * T
+    P = torch.exp(log_dA.unsqueeze(-1) * r)  # [H, M, T]
+    Q = W.unsqueeze(1) * torch.exp(j.unsqueeze(-1) * log_dA.unsqueeze(1))  # [H, J, M]
+    lhs = torch.cat([Q.real, -Q.imag], dim=-1)  # [H, J, 2M]
+    rhs = torch.cat([P.real, P.imag], dim=-2)  # [H, 2M, T]
+    K = 2 * torch.bmm(lhs, rhs)  # [H, J, T]
+    return K.reshape(K.shape[0], J * T)[:, :L]
+
+
+def s4d_step_ref(
+    x: torch.Tensor, u: torch.Tensor, dA: torch.Tensor, dB: torch.Tensor, C: torch.Tensor, D: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One recurrent step of the diagonal SSM.
+
+    Args:
+        x: [..., H, M] complex state. u: [..., H] real input at this step.
+        dA, dB, C: [H, M] complex. D: [H].
+
+    Returns:
+        (y [..., H] in u's real dtype, new state [..., H, M]).
+    """
+    x = dA * x + dB * u.to(dA.real.dtype).unsqueeze(-1)
+    y = 2 * (x * C).sum(-1).real + D * u
+    return y.to(u.dtype), x
+
+
+def s4d_state_ref(
+    u: torch.Tensor, dA: torch.Tensor, dB: torch.Tensor, x0: torch.Tensor | None = None, chunk: int = 1024
+) -> torch.Tensor:
+    """State after running the diagonal SSM over ``u`` (prefill): x_L = dA^L x0 + sum_j dA^(L-1-j) dB u_j.
+
+    Processed in chunks of ``chunk`` steps (state passing), so memory is O(H M chunk).
+
+    Args:
+        u: [..., H, L] real. dA, dB: [H, M] complex. x0: [..., H, M] complex or None.
+
+    Returns:
+        x: [..., H, M] complex.
+    """
+    L = u.shape[-1]
+    log_dA = torch.log(dA)
+    x = x0
+    for start in range(0, L, chunk):
+        uc = u[..., start : start + chunk].to(dA.real.dtype)
+        n = uc.shape[-1]
+        powers = torch.exp(log_dA.unsqueeze(-1) * torch.arange(n - 1, -1, -1, device=u.device, dtype=uc.dtype))
+        contrib = dB * torch.complex(
+            torch.einsum("...hl,hml->...hm", uc, powers.real),
+            torch.einsum("...hl,hml->...hm", uc, powers.imag),
+        )
+        x = contrib if x is None else x * torch.exp(log_dA * n) + contrib
+    if x is None:
+        shape = (*u.shape[:-1], dA.shape[-1])
+        x = torch.zeros(shape, dtype=dA.dtype, device=u.device)
+    return x
+
+
+def shift_kernel_ref(B: torch.Tensor, C: torch.Tensor, L: int) -> torch.Tensor:
+    """Shift-SSM kernel K[h, l] = sum_n B[h, n] C[h, n + l], truncated to min(N, L) taps.
+
+    Args:
+        B, C: [H, N]. L: sequence length.
+
+    Returns:
+        K: [H, min(N, L)].
+    """
+    N = B.shape[-1]
+    Cpad = torch.nn.functional.pad(C, (0, N))
+    windows = Cpad.unfold(-1, N, 1)[:, :N]  # [H, l, n] = C[n + l]
+    K = torch.einsum("hn,hln->hl", B, windows)
+    return K[:, : min(N, L)]
+
+
+def shift_step_ref(
+    x: torch.Tensor, u: torch.Tensor, B: torch.Tensor, C: torch.Tensor, D: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One recurrent step of the shift SSM.
+
+    Args:
+        x: [..., H, N] real state. u: [..., H]. B, C: [H, N]. D: [H].
+
+    Returns:
+        (y [..., H], new state [..., H, N]).
+    """
+    x = torch.nn.functional.pad(x[..., :-1], (1, 0)) + B * u.unsqueeze(-1)
+    y = (x * C).sum(-1) + D * u
+    return y, x
+
+
+def shift_state_ref(u: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """Shift-SSM state after ``u`` (prefill): x[j] = sum_{s <= j} B[j - s] u[L - 1 - s].
+
+    Args:
+        u: [..., H, L]. B: [H, N].
+
+    Returns:
+        x: [..., H, N].
+    """
+    N = B.shape[-1]
+    recent = u[..., -N:].flip(-1)  # recent[s] = u[L-1-s]
+    recent = torch.nn.functional.pad(recent, (0, N - recent.shape[-1]))
+    return fftconv_ref(recent, B)
