@@ -1,0 +1,57 @@
+"""Pre-norm residual block: h += Drop(Mixer(LN(h))); h += Drop(MLP(LN(h)))."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from longseq.models.attention import CausalSelfAttention
+from longseq.models.cache import LayerState
+from longseq.models.config import ModelConfig
+from longseq.models.h3 import H3
+from longseq.models.hyena import Hyena
+from longseq.models.mlp import MLP
+from longseq.models.s4d import S4D
+
+
+def build_mixer(kind: str, cfg: ModelConfig) -> nn.Module:
+    """The sequence mixer named ``kind`` (h3 | s4d | hyena | attention)."""
+    if kind == "h3":
+        return H3(cfg.d_model, cfg.ssm)
+    if kind == "s4d":
+        return S4D(cfg.d_model, cfg.ssm)
+    if kind == "hyena":
+        return Hyena(cfg.d_model, cfg.hyena)
+    if kind == "attention":
+        return CausalSelfAttention(cfg.d_model, cfg.attention)
+    raise ValueError(f"model.mixer={kind!r} is not one of h3, s4d, hyena, attention")
+
+
+class Block(nn.Module):
+    """One layer: ``forward(h: [B, L, C]) -> [B, L, C]``; ``step(h: [B, C]) -> [B, C]``."""
+
+    def __init__(self, kind: str, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.kind = kind
+        self.norm1 = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
+        self.mixer = build_mixer(kind, cfg)
+        self.drop = nn.Dropout(cfg.resid_dropout)
+        self.mlp: MLP | None = None
+        if cfg.mlp_ratio > 0:
+            self.norm2 = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
+            self.mlp = MLP(cfg.d_model, cfg.mlp_ratio)
+
+    def forward(self, h: torch.Tensor, state: LayerState | None = None) -> torch.Tensor:
+        h = h + self.drop(self.mixer(self.norm1(h), state))
+        return self._mlp(h)
+
+    def _mlp(self, h: torch.Tensor) -> torch.Tensor:
+        if self.mlp is None:
+            return h
+        return h + self.drop(self.mlp(self.norm2(h)))
+
+    def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> LayerState:
+        return self.mixer.init_state(batch_size, max_len, device, dtype)
+
+    def step(self, h: torch.Tensor, state: LayerState, offset: int) -> torch.Tensor:
+        return self._mlp(h + self.drop(self.mixer.step(self.norm1(h), state, offset)))

@@ -1,0 +1,91 @@
+"""The H3 layer (H3_SPEC §1): shift SSM on K, multi-head outer product with V, diagonal SSM,
+gate by Q, output projection. Convolution mode for training and prefill, O(1) recurrent step.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from longseq import kernels
+from longseq.models.cache import H3State
+from longseq.models.config import SSMConfig
+from longseq.models.ssm import DiagonalSSM, ShiftSSM
+
+
+class H3(nn.Module):
+    """Hungry Hungry Hippos sequence mixer.
+
+    Args:
+        d_model: width C. cfg: SSM settings (d_state N, head_dim d_h, init, discretisation).
+
+    ``forward(u: [B, L, C]) -> [B, L, C]``; output channel h*d_h + j (the fused kernel's layout).
+    """
+
+    def __init__(self, d_model: int, cfg: SSMConfig) -> None:
+        super().__init__()
+        if d_model % cfg.head_dim:
+            raise ValueError(f"model.ssm.head_dim={cfg.head_dim} does not divide d_model={d_model}")
+        self.d_model, self.head_dim = d_model, cfg.head_dim
+        self.n_heads = d_model // cfg.head_dim
+        self.q_proj = nn.Linear(d_model, d_model)
+        self.k_proj = nn.Linear(d_model, d_model)
+        self.v_proj = nn.Linear(d_model, d_model)
+        self.output_linear = nn.Linear(d_model, d_model)
+        self.shift = ShiftSSM(d_model, cfg.d_state)
+        self.diag = DiagonalSSM(self.n_heads, cfg)
+
+    def forward(self, u: torch.Tensor, state: H3State | None = None) -> torch.Tensor:
+        """u: [B, L, C]. With a fresh ``state``, also fill it from the prompt (prefill)."""
+        L = u.shape[1]
+        q = self.q_proj(u).transpose(1, 2)
+        k = self.k_proj(u).transpose(1, 2)
+        v = self.v_proj(u).transpose(1, 2)
+        k_shift = kernels.fftconv(k, self.shift.kernel(L), self.shift.D)
+        y = kernels.fftconv_h3(q, k_shift, v, self.diag.kernel(L), self.diag.D, self.head_dim)
+        if state is not None:
+            self._prefill(k, k_shift, v, state)
+        return self.output_linear(y.transpose(1, 2))
+
+    def _outer(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """k, v: [B, C, *T] -> kv: [B, d_h^2, H, *T] with kv[i*d_h + j, h] = k[h*d_h+i] v[h*d_h+j]."""
+        Bsz, dh, H = k.shape[0], self.head_dim, self.n_heads
+        rest = k.shape[2:]
+        kh = k.reshape(Bsz, H, dh, 1, *rest)
+        vh = v.reshape(Bsz, H, 1, dh, *rest)
+        kv = (kh * vh).reshape(Bsz, H, dh * dh, *rest)
+        return kv.transpose(1, 2)
+
+    @torch.no_grad()
+    def _prefill(self, k: torch.Tensor, k_shift: torch.Tensor, v: torch.Tensor, state: H3State) -> None:
+        with torch.autocast(device_type=k.device.type, enabled=False):
+            state.shift.copy_(kernels.shift_state(k.float(), self.shift.B.float()))
+            kv = self._outer(k_shift.float(), v.float())
+            state.diag.copy_(kernels.s4d_state(kv, state.dA, state.dB))
+
+    def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> H3State:
+        """A fresh (all-zero) state; SSM states stay fp32/complex64 whatever ``dtype``."""
+        dA, dB, C = self.diag.discrete()
+        N = self.shift.B.shape[-1]
+        shift = torch.zeros(batch_size, self.d_model, N, device=device)
+        diag = torch.zeros(batch_size, self.head_dim**2, self.n_heads, dA.shape[-1], dtype=dA.dtype, device=device)
+        return H3State(shift=shift, diag=diag, dA=dA.detach(), dB=dB.detach(), C=C.detach())
+
+    def step(self, u: torch.Tensor, state: H3State, offset: int) -> torch.Tensor:
+        """One token: u [B, C] -> [B, C], advancing ``state`` in place."""
+        q, k, v = self.q_proj(u), self.k_proj(u), self.v_proj(u)
+        with torch.autocast(device_type=u.device.type, enabled=False):
+            k_shift, shift = kernels.shift_step(
+                state.shift, k.float(), self.shift.B.float(), self.shift.C.float(), self.shift.D.float()
+            )
+            state.shift.copy_(shift)
+            kv = self._outer(k_shift, v.float())  # [B, d_h^2, H]
+            s, diag = kernels.s4d_step(state.diag, kv, state.dA, state.dB, state.C, self.diag.D.float())
+            state.diag.copy_(diag)
+            Bsz, dh, H = u.shape[0], self.head_dim, self.n_heads
+            s = s.reshape(Bsz, dh, dh, H).permute(0, 3, 1, 2)  # [B, H, i, j]
+            y = (q.float().reshape(Bsz, H, dh, 1) * s).sum(2).reshape(Bsz, self.d_model)
+        return self.output_linear(y.to(q.dtype))
+
+    def ssm_parameters(self) -> list[nn.Parameter]:
+        return self.shift.ssm_parameters() + self.diag.ssm_parameters()

@@ -1,0 +1,49 @@
+"""The S4D layer, the H3 paper's SSM baseline: a per-channel diagonal SSM convolution, GELU,
+then a linear layer with a GLU (as in the S4 repository's S4D block)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from longseq import kernels
+from longseq.models.cache import S4DState
+from longseq.models.config import SSMConfig
+from longseq.models.ssm import DiagonalSSM
+
+
+class S4D(nn.Module):
+    """S4D sequence mixer: ``forward(u: [B, L, C]) -> [B, L, C]``."""
+
+    def __init__(self, d_model: int, cfg: SSMConfig) -> None:
+        super().__init__()
+        self.d_model = d_model
+        self.ssm = DiagonalSSM(d_model, cfg)
+        self.output_linear = nn.Linear(d_model, 2 * d_model)
+
+    def forward(self, u: torch.Tensor, state: S4DState | None = None) -> torch.Tensor:
+        x = u.transpose(1, 2)
+        y = kernels.fftconv(x, self.ssm.kernel(x.shape[-1]), self.ssm.D)
+        if state is not None:
+            with torch.no_grad(), torch.autocast(device_type=u.device.type, enabled=False):
+                state.diag.copy_(kernels.s4d_state(x.float(), state.dA, state.dB))
+        return self._output(y.transpose(1, 2))
+
+    def _output(self, y: torch.Tensor) -> torch.Tensor:
+        return F.glu(self.output_linear(F.gelu(y)), dim=-1)
+
+    def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> S4DState:
+        dA, dB, C = self.ssm.discrete()
+        diag = torch.zeros(batch_size, self.d_model, dA.shape[-1], dtype=dA.dtype, device=device)
+        return S4DState(diag=diag, dA=dA.detach(), dB=dB.detach(), C=C.detach())
+
+    def step(self, u: torch.Tensor, state: S4DState, offset: int) -> torch.Tensor:
+        """One token: u [B, C] -> [B, C], advancing ``state`` in place."""
+        with torch.autocast(device_type=u.device.type, enabled=False):
+            y, diag = kernels.s4d_step(state.diag, u.float(), state.dA, state.dB, state.C, self.ssm.D.float())
+            state.diag.copy_(diag)
+        return self._output(y.to(u.dtype))
+
+    def ssm_parameters(self) -> list[nn.Parameter]:
+        return self.ssm.ssm_parameters()
