@@ -1,0 +1,98 @@
+"""AdamW with warmup and a decay schedule, over the parameter groups a model asks for.
+
+Gradient clipping is the trainer's business (``trainer.gradient_clip_val``), not the optimiser's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+from torch.optim import AdamW
+from torch.optim.lr_scheduler import LambdaLR
+
+SCHEDULES = ("cosine", "linear", "constant")
+
+
+@dataclass
+class OptimConfig:
+    """AdamW settings and the learning-rate schedule (H3_SPEC §2.3, §5.1).
+
+    The schedule warms up linearly over ``warmup_ratio`` of the steps, then decays to
+    ``min_lr_ratio`` times each group's lr: cosine, linear, or not at all (constant).
+    """
+
+    lr: float = 5e-4
+    weight_decay: float = 0.1
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    warmup_ratio: float = 0.1
+    schedule: str = "cosine"
+    min_lr_ratio: float = 0.1
+
+    def validate(self) -> None:
+        """Raise ValueError naming the ``optim.<key>`` at fault."""
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"optim.schedule={self.schedule!r} is not one of {', '.join(SCHEDULES)}"
+            )
+        if self.lr <= 0:
+            raise ValueError(f"optim.lr={self.lr} must be > 0")
+        if self.weight_decay < 0:
+            raise ValueError(f"optim.weight_decay={self.weight_decay} must be >= 0")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"optim.betas={list(self.betas)} must be two numbers in [0, 1)")
+        if not 0.0 <= self.warmup_ratio <= 1.0:
+            raise ValueError(f"optim.warmup_ratio={self.warmup_ratio} must be in [0, 1]")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"optim.min_lr_ratio={self.min_lr_ratio} must be in [0, 1]")
+
+
+def lr_factor(step: int, total_steps: int, cfg: OptimConfig) -> float:
+    """Multiplier on each group's base lr after ``step`` scheduler steps (optimizer step ``step``
+    uses it).
+
+    With W = int(warmup_ratio * total_steps): ``(step + 1) / (W + 1)`` for step < W (never 0, so
+    the first update is not wasted), 1 at step W, then the decay over steps W .. total_steps
+    reaching ``min_lr_ratio`` at ``total_steps`` and staying there.
+    """
+    warmup = int(cfg.warmup_ratio * total_steps)
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    if cfg.schedule == "constant":
+        return 1.0
+    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+    floor = cfg.min_lr_ratio
+    if cfg.schedule == "linear":
+        return 1.0 - (1.0 - floor) * progress
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _param_groups(model: nn.Module, cfg: OptimConfig) -> list[dict[str, Any]]:
+    """The model's own groups (``model.param_groups(lr, weight_decay)``) or one plain group."""
+    param_groups = getattr(model, "param_groups", None)
+    if callable(param_groups):
+        groups: list[dict[str, Any]] = param_groups(cfg.lr, cfg.weight_decay)
+        return groups
+    return [{"params": [p for p in model.parameters() if p.requires_grad]}]
+
+
+def build_optimizer(model: nn.Module, cfg: OptimConfig, total_steps: int) -> tuple[AdamW, LambdaLR]:
+    """AdamW over the model's parameter groups and a per-step LambdaLR following ``lr_factor``.
+
+    Groups without their own ``lr`` / ``weight_decay`` get ``cfg.lr`` / ``cfg.weight_decay``.
+    LambdaLR multiplies every group's own initial lr, so a group with a smaller lr (SSM
+    parameters) follows the same schedule shape, scaled.
+    """
+    cfg.validate()
+    if total_steps < 1:
+        raise ValueError(f"total_steps={total_steps} must be at least 1")
+    optimizer = AdamW(
+        _param_groups(model, cfg),
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        betas=(cfg.betas[0], cfg.betas[1]),
+    )
+    scheduler = LambdaLR(optimizer, lambda step: lr_factor(step, total_steps, cfg))
+    return optimizer, scheduler
