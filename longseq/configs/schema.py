@@ -1,0 +1,111 @@
+"""The training config schema: dataclasses that every YAML file in this package is checked against.
+
+The YAML files only set values. Because the composed config is typed by :class:`TrainConfig`, a
+misspelt key or a value of the wrong type fails at compose time with the key's full name.
+``model``, ``data`` and ``optim`` reuse the dataclasses of the packages that consume them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+from longseq.models.config import ModelConfig
+from longseq.tasks.optim import OptimConfig
+from longseq.tasks.synthetic.config import SyntheticDataConfig
+
+__all__ = ["SCHEMA_NAME", "TaskConfig", "TrainConfig", "TrainerConfig", "register_configs"]
+
+SCHEMA_NAME = "train_schema"
+"""Name of :class:`TrainConfig` in hydra's ConfigStore; the primary config extends it."""
+
+
+@dataclass
+class TaskConfig:
+    """Which objective to train: a name in :data:`longseq.plugins.TASKS`."""
+
+    name: str = "synthetic"
+
+
+@dataclass
+class TrainerConfig:
+    """The ``lightning.Trainer`` arguments longseq exposes; see Lightning's docs for each one.
+
+    ``devices`` takes an int, a list of indices or ``"auto"``; ``val_check_interval`` takes a
+    fraction of an epoch (float in (0, 1]), a number of training batches (int) or ``None``.
+    """
+
+    max_epochs: int = 10
+    max_steps: int = -1
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+    gradient_clip_val: float | None = 1.0
+    log_every_n_steps: int = 50
+    val_check_interval: Any = None
+    check_val_every_n_epoch: int | None = 1
+    enable_progress_bar: bool = True
+    deterministic: bool = False
+
+    def validate(self) -> None:
+        """Raise ValueError naming the ``trainer.<key>`` at fault."""
+        if self.max_epochs == 0 or self.max_epochs < -1:
+            raise ValueError(
+                f"trainer.max_epochs={self.max_epochs} must be >= 1, or -1 for no epoch limit"
+            )
+        if self.max_epochs == -1 and self.max_steps == -1:
+            raise ValueError("trainer.max_epochs=-1 needs trainer.max_steps set to stop training")
+        if self.max_steps < -1 or self.max_steps == 0:
+            raise ValueError(f"trainer.max_steps={self.max_steps} must be positive, or -1 for none")
+        if self.num_nodes < 1:
+            raise ValueError(f"trainer.num_nodes={self.num_nodes} must be at least 1")
+        if self.gradient_clip_val is not None and self.gradient_clip_val < 0:
+            raise ValueError(
+                f"trainer.gradient_clip_val={self.gradient_clip_val} must be >= 0 or null"
+            )
+        if self.log_every_n_steps < 1:
+            raise ValueError(f"trainer.log_every_n_steps={self.log_every_n_steps} must be >= 1")
+        if self.check_val_every_n_epoch is not None and self.check_val_every_n_epoch < 1:
+            raise ValueError(
+                f"trainer.check_val_every_n_epoch={self.check_val_every_n_epoch} must be >= 1"
+            )
+        self._validate_val_check_interval()
+
+    def _validate_val_check_interval(self) -> None:
+        v = self.val_check_interval
+        ok = (
+            v is None
+            or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+            or (isinstance(v, float) and 0.0 < v <= 1.0)
+        )
+        if not ok:
+            raise ValueError(
+                f"trainer.val_check_interval={v!r} must be null, a number of batches (int >= 1) "
+                "or a fraction of an epoch (float in (0, 1])"
+            )
+
+    def trainer_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``lightning.Trainer`` (every field keeps Lightning's name)."""
+        return asdict(self)
+
+
+@dataclass
+class TrainConfig:
+    """Everything one ``longseq train`` run needs; ``name`` names the run directory."""
+
+    name: str = "default"
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    data: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+def register_configs() -> None:
+    """Store the schema in hydra's ConfigStore (idempotent); the primary config extends it."""
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=TrainConfig, provider="longseq")
