@@ -1,0 +1,31 @@
+"""longseq: long-sequence models (H3, Hyena, hybrids) on domain data.
+
+The public API, imported lazily so ``longseq --help`` stays fast:
+
+- models: :class:`LanguageModel`, :class:`ModelConfig`, :func:`generate`, :class:`SamplingConfig`
+- registries: :data:`TASKS`, :data:`MODALITIES`
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "LanguageModel": "longseq.models",
+    "ModelConfig": "longseq.models",
+    "SamplingConfig": "longseq.models",
+    "generate": "longseq.models",
+    "TASKS": "longseq.plugins",
+    "MODALITIES": "longseq.plugins",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'longseq' has no attribute {name!r}")
