@@ -1,7 +1,9 @@
 """Kernels the models call: pure functions on tensors (torch only; Triton where available).
 
 Every op here has a pure-PyTorch reference (``*_ref``) that is its specification. ``fftconv`` and
-``fftconv_h3`` dispatch through :mod:`longseq.kernels.dispatch`; the SSM ops are reference-only.
+``fftconv_h3`` dispatch through :mod:`longseq.kernels.dispatch` (fused Triton kernel on CUDA,
+``longseq.kernels.fftconv.triton``, imported on first use); the SSM ops are pure torch.
+``state_passing_conv`` computes the diagonal-SSM convolution in chunks with memory linear in L.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from longseq.kernels.dispatch import choose_backend
-from longseq.kernels.fftconv.reference import fftconv_h3_ref, fftconv_ref
+from longseq.kernels.fftconv import fftconv_h3_ref, fftconv_ref, triton_unsupported
 from longseq.kernels.ssm.reference import (
     s4d_discretize_ref as s4d_discretize,
     s4d_kernel_ref as s4d_kernel,
@@ -19,11 +21,15 @@ from longseq.kernels.ssm.reference import (
     shift_state_ref as shift_state,
     shift_step_ref as shift_step,
 )
+from longseq.kernels.ssm.state_passing import state_passing_conv
 
 
 def fftconv(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = None) -> torch.Tensor:
     """Causal convolution ``u: [..., H, L]`` with ``k: [H, Lk]`` plus ``D: [H]`` skip; see fftconv_ref."""
-    choose_backend("fftconv", u.device, has_triton_impl=False)
+    if choose_backend("fftconv", u.device, True, triton_unsupported(u)) == "triton":
+        from longseq.kernels.fftconv.triton import fftconv_triton
+
+        return fftconv_triton(u, k, D)
     return fftconv_ref(u, k, D)
 
 
@@ -31,7 +37,10 @@ def fftconv_h3(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, K: torch.Tensor, D: torch.Tensor, head_dim: int
 ) -> torch.Tensor:
     """The fused H3 inner op on ``[B, C, L]`` tensors; see fftconv_h3_ref."""
-    choose_backend("fftconv_h3", q.device, has_triton_impl=False)
+    if choose_backend("fftconv_h3", q.device, True, triton_unsupported(q)) == "triton":
+        from longseq.kernels.fftconv.triton import fftconv_h3_triton
+
+        return fftconv_h3_triton(q, k, v, K, D, head_dim)
     return fftconv_h3_ref(q, k, v, K, D, head_dim)
 
 
@@ -45,4 +54,5 @@ __all__ = [
     "shift_kernel",
     "shift_state",
     "shift_step",
+    "state_passing_conv",
 ]

@@ -1,11 +1,14 @@
 """Backend choice for the fast kernels: Triton on CUDA, the reference elsewhere.
 
 ``LONGSEQ_KERNEL_BACKEND`` = ``auto`` (default) | ``reference`` | ``triton`` overrides the choice.
-The choice is logged once per op.
+``auto`` takes Triton only for CUDA tensors the kernel supports; ``triton`` forces it, and on CPU
+runs it in the (slow) interpreter when ``TRITON_INTERPRET=1`` was set before the kernels were
+imported (tests). The choice is logged once per op and device. Nothing here imports triton.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from functools import cache
@@ -27,32 +30,64 @@ def requested_backend() -> str:
 
 @cache
 def triton_available() -> bool:
-    """True when triton imports (compiled on CUDA, or interpreted with TRITON_INTERPRET=1)."""
+    """True when triton is installed (found without importing it: importing triton is slow)."""
     try:
-        import triton  # noqa: F401
-    except ImportError:
+        return importlib.util.find_spec("triton") is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
-def choose_backend(op: str, device: torch.device, has_triton_impl: bool) -> str:
-    """Pick the backend for ``op`` on ``device`` and log it once."""
+def choose_backend(
+    op: str, device: torch.device, has_triton_impl: bool, unsupported: str | None = None
+) -> str:
+    """Pick the backend for ``op`` on ``device`` and log it once.
+
+    Args:
+        op: op name for messages. device: where the inputs live.
+        has_triton_impl: whether ``op`` has a Triton kernel at all.
+        unsupported: why the Triton kernel cannot take these particular inputs (None if it can).
+
+    Returns:
+        "triton" or "reference".
+    """
     name = requested_backend()
+    note = ""
     if name == "auto":
-        interpret = os.environ.get("TRITON_INTERPRET") == "1"
-        use = has_triton_impl and triton_available() and (device.type == "cuda" or interpret)
+        use = (
+            has_triton_impl and device.type == "cuda" and unsupported is None and triton_available()
+        )
         name = "triton" if use else "reference"
+        if has_triton_impl and device.type == "cuda" and not use:
+            note = unsupported or "triton is not installed (pip install 'longseq[triton]')"
     elif name == "triton":
         if not has_triton_impl:
-            raise RuntimeError(f"LONGSEQ_KERNEL_BACKEND=triton but {op} has no Triton kernel; use reference")
+            raise RuntimeError(
+                f"LONGSEQ_KERNEL_BACKEND=triton but {op} has no Triton kernel; use reference"
+            )
         if not triton_available():
             raise RuntimeError(
-                f"LONGSEQ_KERNEL_BACKEND=triton but triton is not installed: pip install 'longseq[triton]'"
+                "LONGSEQ_KERNEL_BACKEND=triton but triton is not installed: pip install 'longseq[triton]'"
             )
-    _log_once(op, device.type, name)
+        if device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
+            raise RuntimeError(
+                f"LONGSEQ_KERNEL_BACKEND=triton but the {op} inputs are on {device.type}: Triton needs CUDA "
+                "tensors, or TRITON_INTERPRET=1 set before the first kernel call (slow; meant for tests)"
+            )
+        if unsupported is not None:
+            raise ValueError(
+                f"LONGSEQ_KERNEL_BACKEND=triton but {op} cannot run these inputs: {unsupported}; "
+                "unset LONGSEQ_KERNEL_BACKEND to use the reference for them"
+            )
+    _log_once(op, device.type, name, note)
     return name
 
 
 @cache
-def _log_once(op: str, device_type: str, name: str) -> None:
-    log.info("longseq.kernels.%s on %s: %s backend", op, device_type, name)
+def _log_once(op: str, device_type: str, name: str, note: str) -> None:
+    log.info(
+        "longseq.kernels.%s on %s: %s backend%s",
+        op,
+        device_type,
+        name,
+        f" ({note})" if note else "",
+    )

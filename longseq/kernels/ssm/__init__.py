@@ -1,4 +1,4 @@
-"""SSM kernels, recurrent steps and prefill. ``reference.py`` is the specification."""
+"""SSM kernels, recurrent steps, prefill and state passing. ``reference.py`` is the specification."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from longseq.kernels.ssm.reference import (
     shift_state_ref,
     shift_step_ref,
 )
+from longseq.kernels.ssm.state_passing import state_passing_conv
 
 __all__ = [
     "s4d_discretize_ref",
@@ -20,4 +21,5 @@ __all__ = [
     "shift_kernel_ref",
     "shift_state_ref",
     "shift_step_ref",
+    "state_passing_conv",
 ]

@@ -1,0 +1,2 @@
+"""Benchmarks (``longseq bench``): timings live here, never in tests. ``conv``: causal sequence
+mixing (FFT conv, direct conv, attention, state passing, fused Triton kernel)."""

@@ -1,0 +1,534 @@
+"""Fused causal FFT convolution in Triton (FlashConv, H3_SPEC §3.2-3.3): forward and backward.
+
+Same functions as :func:`fftconv_h3_ref` and :func:`fftconv_ref`; one program per output row
+(batch b, head h, column j) keeps the whole sequence on chip: it reads the q, k, v rows of its
+head, forms the k*v gate, convolves with the head's kernel, adds the D skip, multiplies by q,
+reduces over the head dimension and writes y once; nothing intermediate goes to memory.
+
+The FFT of size N = next_pow2(2L) (at least 512) is a two-level block (Monarch) DFT made of dense
+matrix multiplies so that ``tl.dot`` (tensor cores) does the work. With N = N1*N2 and the signal
+tile x[n1, n2] = x[N2*n1 + n2] (only n1 < N1/2 is non-zero: causal zero padding):
+
+    A[k1, n2]  = sum_n1 F_N1[k1, n1] x[n1, n2]     stage 1: [N1, N1/2] @ [N1/2, N2]
+    A'[k1, n2] = A[k1, n2] * w_N^(k1*n2)           twiddle
+    X[k1, k2]  = sum_n2 A'[k1, n2] F_N2[n2, k2]    stage 2: [N1, N2] @ [N2, N2]; = DFT(x)[k1 + N1*k2]
+
+Stage 2, the spectral product and the first inverse stage act on each spectrum row k1 on its
+own, so the kernel walks the rows in blocks of BK: per block it transforms, multiplies by the
+kernel spectrum, transforms back and accumulates conj(F_N1)[:, block] @ B'[block, :] into the
+real output tile [N1/2, N2]. Only that tile (N/2 = L_pad fp32 values) lives across the loop.
+
+Precision: fp16/bf16 inputs use fp16/bf16 DFT matrices with fp32 accumulation (the tensor-core
+path); fp32 inputs use fp32 matrices with ``input_precision="tf32x3"`` (near-fp32 accuracy on
+tensor cores). Every intermediate fed to a dot is rescaled (1/N1, 1/N2) so that it stays within
+max|input| * sum|K| (fp16 range is then only a concern for inputs that overflow anyway).
+Under ``TRITON_INTERPRET=1`` bf16 matrix multiplies are wrong, so bf16 then runs with fp32
+matrices. Derivation of the backward: see README.md in this folder.
+
+Inputs longer than :data:`FUSED_MAX_LEN` are not taken (``triton_unsupported`` says why); the
+dispatcher sends them to the torch.fft reference.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import triton
+import triton.language as tl
+
+from longseq.kernels.fftconv import FUSED_MAX_LEN, triton_unsupported
+
+# rows of the spectrum handled per loop step (a tl.dot dimension: at least 16)
+_BK = 32
+_MIN_FFT = 512
+
+
+def _interpreting() -> bool:
+    """Whether this module's kernels were built for triton's CPU interpreter (TRITON_INTERPRET=1
+    at import time) rather than compiled for the GPU."""
+    return not isinstance(_fftconv_h3_fwd_kernel, triton.runtime.JITFunction)
+
+
+def _empty_like(t: torch.Tensor) -> torch.Tensor:
+    """Fresh output buffer (tests replace this with a NaN fill so unwritten elements fail)."""
+    return torch.empty_like(t)
+
+
+def _empty(shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """Fresh fp32 buffer (tests replace this with a NaN fill)."""
+    return torch.empty(shape, dtype=torch.float32, device=device)
+
+
+@dataclass(frozen=True)
+class FFTPlan:
+    """Block-FFT geometry for length L: n = n1 * n2 >= 2L, powers of two, n1 >= 32, n2 >= 16."""
+
+    length: int
+    n: int
+    n1: int
+    n2: int
+
+    @property
+    def rows(self) -> int:
+        """Rows of the [rows, n2] signal tile that can be non-zero (n1 / 2)."""
+        return self.n1 // 2
+
+    @property
+    def num_warps(self) -> int:
+        return 4 if self.n <= 4096 else 8
+
+
+def fft_plan(length: int) -> FFTPlan:
+    """Choose N = max(512, next_pow2(2L)) and split it so that N1 ~ 4 N2 (stage 2 and the first
+    inverse stage cost ~8 N * N2 flops each, stage 1 and the last ~N * N1: a small N2 is cheaper)."""
+    if length < 1:
+        raise ValueError(f"fftconv (triton): sequence length must be >= 1, got {length}")
+    n = max(_MIN_FFT, 1 << (2 * length - 1).bit_length())
+    log_n = n.bit_length() - 1
+    n2 = max(16, 1 << (log_n // 2 - 1))
+    return FFTPlan(length, n, n // n2, n2)
+
+
+_TABLE_CACHE: dict[tuple[int, int, torch.dtype, torch.device], tuple[torch.Tensor, ...]] = {}
+
+
+def _cos_sin(period: int, rows: int, cols: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin(2 pi r c / period) for r < rows, c < cols: exact int64 index reduction, fp64 trig."""
+    idx = (
+        torch.arange(rows, dtype=torch.int64)[:, None] * torch.arange(cols, dtype=torch.int64)
+    ) % period
+    angle = idx.to(torch.float64) * (2 * math.pi / period)
+    return torch.cos(angle), torch.sin(angle)
+
+
+def _dft_tables(
+    plan: FFTPlan, dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, ...]:
+    """(C1, S1 [n1, n1], C2, S2 [n2, n2] in the dot dtype; TWC, TWS [n1, n2] fp32), cached."""
+    key = (plan.n1, plan.n2, dtype, device)
+    if key not in _TABLE_CACHE:
+        c1, s1 = _cos_sin(plan.n1, plan.n1, plan.n1)
+        c2, s2 = _cos_sin(plan.n2, plan.n2, plan.n2)
+        twc, tws = _cos_sin(plan.n, plan.n1, plan.n2)
+        mats = [t.to(device=device, dtype=dtype).contiguous() for t in (c1, s1, c2, s2)]
+        tw = [t.to(device=device, dtype=torch.float32).contiguous() for t in (twc, tws)]
+        _TABLE_CACHE[key] = (*mats, *tw)
+    return _TABLE_CACHE[key]
+
+
+def _dot_config(dtype: torch.dtype) -> tuple[torch.dtype, tl.dtype, str]:
+    """(table dtype, tl dot dtype, fp32 input_precision) for inputs of ``dtype``."""
+    if dtype == torch.float16:
+        return torch.float16, tl.float16, "tf32"
+    if dtype == torch.bfloat16 and not _interpreting():
+        return torch.bfloat16, tl.bfloat16, "tf32"
+    return torch.float32, tl.float32, "tf32x3"
+
+
+def kernel_spectrum(K: torch.Tensor, plan: FFTPlan) -> tuple[torch.Tensor, torch.Tensor]:
+    """DFT of the causal kernel in the block layout: K: [H, Lk] -> (re, im): [H, n1, n2] fp32,
+    entry [k1, k2] = DFT_n(K[:, :L])[k1 + n1*k2]. Taps past L are dropped (they never reach y)."""
+    with torch.autocast(device_type=K.device.type, enabled=False):
+        spec = torch.fft.fft(K[:, : plan.length].float(), n=plan.n)
+    spec = spec.reshape(K.shape[0], plan.n2, plan.n1).transpose(1, 2)
+    return spec.real.contiguous(), spec.imag.contiguous()
+
+
+@triton.jit
+def _dft_rows(
+    xd,
+    c1,
+    s1,
+    twc,
+    tws,
+    c2,
+    s2,
+    N1: tl.constexpr,
+    N2: tl.constexpr,
+    DOT: tl.constexpr,
+    PREC: tl.constexpr,
+):
+    """Spectrum rows of a real tile: xd [R, N2] (dot dtype) -> (re, im) [BK, N2] fp32, scaled by 1/N.
+
+    c1, s1: [BK, R] rows of the N1-point DFT matrix; twc, tws: [BK, N2]; c2, s2: [N2, N2]."""
+    ar = tl.dot(c1, xd, input_precision=PREC)
+    ai = -tl.dot(s1, xd, input_precision=PREC)
+    pr = ((ar * twc + ai * tws) * (1.0 / N1)).to(DOT)
+    pi = ((ai * twc - ar * tws) * (1.0 / N1)).to(DOT)
+    xr = (tl.dot(pr, c2, input_precision=PREC) + tl.dot(pi, s2, input_precision=PREC)) * (1.0 / N2)
+    xi = (tl.dot(pi, c2, input_precision=PREC) - tl.dot(pr, s2, input_precision=PREC)) * (1.0 / N2)
+    return xr, xi
+
+
+@triton.jit
+def _idft_rows(
+    yr, yi, c1t, s1t, twc, tws, c2, s2, N2: tl.constexpr, DOT: tl.constexpr, PREC: tl.constexpr
+):
+    """Contribution of spectrum rows (yr, yi) [BK, N2] to the real signal tile [R, N2], times 1/N2.
+
+    c1t, s1t: [R, BK] columns of the N1-point DFT matrix; the caller multiplies the sum by N2."""
+    yrd = yr.to(DOT)
+    yid = yi.to(DOT)
+    br = tl.dot(yrd, c2, input_precision=PREC) - tl.dot(yid, s2, input_precision=PREC)
+    bi = tl.dot(yid, c2, input_precision=PREC) + tl.dot(yrd, s2, input_precision=PREC)
+    pr = ((br * twc - bi * tws) * (1.0 / N2)).to(DOT)
+    pi = ((bi * twc + br * tws) * (1.0 / N2)).to(DOT)
+    return tl.dot(c1t, pr, input_precision=PREC) - tl.dot(s1t, pi, input_precision=PREC)
+
+
+@triton.jit
+def _fftconv_h3_fwd_kernel(
+    Q,
+    KX,
+    V,
+    Y,
+    KFR,
+    KFI,
+    DSKIP,
+    C1,
+    S1,
+    C2,
+    S2,
+    TWC,
+    TWS,
+    L,
+    C,
+    H,
+    HEAD_DIM: tl.constexpr,
+    HAS_Q: tl.constexpr,
+    HAS_V: tl.constexpr,
+    N1: tl.constexpr,
+    N2: tl.constexpr,
+    R: tl.constexpr,
+    BK: tl.constexpr,
+    DOT: tl.constexpr,
+    PREC: tl.constexpr,
+):
+    """y[b, h*HEAD_DIM + j] = sum_i q_i * (K_h * (k_i v_j) + D_h k_i v_j); program (b*H + h, j)."""
+    pid = tl.program_id(0)
+    j = tl.program_id(1)
+    b = pid // H
+    h = pid % H
+    row0 = (b * C + h * HEAD_DIM).to(tl.int64) * L
+    offs = tl.arange(0, R)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    mask = offs < L
+    rn = tl.arange(0, N2)
+    rr = tl.arange(0, R)
+    c2 = tl.load(C2 + rn[:, None] * N2 + rn[None, :])
+    s2 = tl.load(S2 + rn[:, None] * N2 + rn[None, :])
+    d = tl.load(DSKIP + h).to(tl.float32)
+    if HAS_V:
+        vj = tl.load(V + row0 + j * L + offs, mask=mask, other=0.0).to(tl.float32)
+    y = tl.zeros([R, N2], dtype=tl.float32)
+    for i in range(HEAD_DIM):
+        x = tl.load(KX + row0 + i * L + offs, mask=mask, other=0.0).to(tl.float32)
+        if HAS_V:
+            x = x * vj
+        xd = x.to(DOT)
+        s = tl.zeros([R, N2], dtype=tl.float32)
+        for kb in range(0, N1, BK):
+            rk = kb + tl.arange(0, BK)
+            c1 = tl.load(C1 + rk[:, None] * N1 + rr[None, :])
+            s1 = tl.load(S1 + rk[:, None] * N1 + rr[None, :])
+            c1t = tl.load(C1 + rr[:, None] * N1 + rk[None, :])
+            s1t = tl.load(S1 + rr[:, None] * N1 + rk[None, :])
+            twc = tl.load(TWC + rk[:, None] * N2 + rn[None, :])
+            tws = tl.load(TWS + rk[:, None] * N2 + rn[None, :])
+            kf = h * (N1 * N2) + rk[:, None] * N2 + rn[None, :]
+            kfr = tl.load(KFR + kf)
+            kfi = tl.load(KFI + kf)
+            xr, xi = _dft_rows(xd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
+            s += _idft_rows(
+                xr * kfr - xi * kfi, xr * kfi + xi * kfr, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC
+            )
+        s = s * N2 + d * x
+        if HAS_Q:
+            qi = tl.load(Q + row0 + i * L + offs, mask=mask, other=0.0).to(tl.float32)
+            y += qi * s
+        else:
+            y += s
+    tl.store(Y + row0 + j * L + offs, y.to(Y.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _fftconv_h3_bwd_kernel(
+    Q,
+    KX,
+    V,
+    DY,
+    DQ,
+    DKX,
+    DV,
+    DKP,
+    DDP,
+    KFR,
+    KFI,
+    DSKIP,
+    C1,
+    S1,
+    C2,
+    S2,
+    TWC,
+    TWS,
+    L,
+    C,
+    H,
+    HEAD_DIM: tl.constexpr,
+    HAS_Q: tl.constexpr,
+    HAS_V: tl.constexpr,
+    N1: tl.constexpr,
+    N2: tl.constexpr,
+    R: tl.constexpr,
+    BK: tl.constexpr,
+    DOT: tl.constexpr,
+    PREC: tl.constexpr,
+):
+    """Gradients for program (b*H + h, j), with x_i = k_i v_j, ds_i = q_i dy_j, s_i = K*x_i + D x_i:
+
+    dq_i += dy_j s_i;  dx_i = K (*) ds_i + D ds_i (anti-causal);  dk_i += dx_i v_j;
+    dv_j = sum_i dx_i k_i;  dK partial[b, h*HEAD_DIM + j, l] = sum_i sum_t ds_i[t] x_i[t - l];
+    dD partial = sum_i sum_t ds_i x_i.
+    With HEAD_DIM > 1 several programs add into dq_i / dk_i (fp32 atomics)."""
+    pid = tl.program_id(0)
+    j = tl.program_id(1)
+    b = pid // H
+    h = pid % H
+    row0 = (b * C + h * HEAD_DIM).to(tl.int64) * L
+    offs = tl.arange(0, R)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    mask = offs < L
+    rn = tl.arange(0, N2)
+    rr = tl.arange(0, R)
+    c2 = tl.load(C2 + rn[:, None] * N2 + rn[None, :])
+    s2 = tl.load(S2 + rn[:, None] * N2 + rn[None, :])
+    d = tl.load(DSKIP + h).to(tl.float32)
+    nn = (N1 * N2) * 1.0
+    dyj = tl.load(DY + row0 + j * L + offs, mask=mask, other=0.0).to(tl.float32)
+    if HAS_V:
+        vj = tl.load(V + row0 + j * L + offs, mask=mask, other=0.0).to(tl.float32)
+        dv = tl.zeros([R, N2], dtype=tl.float32)
+    dkern = tl.zeros([R, N2], dtype=tl.float32)
+    dd = tl.zeros([N2], dtype=tl.float32)
+    for i in range(HEAD_DIM):
+        ki = tl.load(KX + row0 + i * L + offs, mask=mask, other=0.0).to(tl.float32)
+        x = ki
+        if HAS_V:
+            x = ki * vj
+        ds = dyj
+        if HAS_Q:
+            ds = tl.load(Q + row0 + i * L + offs, mask=mask, other=0.0).to(tl.float32) * dyj
+        xd = x.to(DOT)
+        dsd = ds.to(DOT)
+        s = tl.zeros([R, N2], dtype=tl.float32)
+        dx = tl.zeros([R, N2], dtype=tl.float32)
+        for kb in range(0, N1, BK):
+            rk = kb + tl.arange(0, BK)
+            c1 = tl.load(C1 + rk[:, None] * N1 + rr[None, :])
+            s1 = tl.load(S1 + rk[:, None] * N1 + rr[None, :])
+            c1t = tl.load(C1 + rr[:, None] * N1 + rk[None, :])
+            s1t = tl.load(S1 + rr[:, None] * N1 + rk[None, :])
+            twc = tl.load(TWC + rk[:, None] * N2 + rn[None, :])
+            tws = tl.load(TWS + rk[:, None] * N2 + rn[None, :])
+            kf = h * (N1 * N2) + rk[:, None] * N2 + rn[None, :]
+            kfr = tl.load(KFR + kf)
+            kfi = tl.load(KFI + kf)
+            xr, xi = _dft_rows(xd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
+            gr, gi = _dft_rows(dsd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
+            if HAS_Q:
+                s += _idft_rows(
+                    xr * kfr - xi * kfi,
+                    xr * kfi + xi * kfr,
+                    c1t,
+                    s1t,
+                    twc,
+                    tws,
+                    c2,
+                    s2,
+                    N2,
+                    DOT,
+                    PREC,
+                )
+            # ds (*) K: spectrum DS * conj(KF)
+            dx += _idft_rows(
+                gr * kfr + gi * kfi, gi * kfr - gr * kfi, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC
+            )
+            # ds (*) x: spectrum DS * conj(X); both carry 1/N, the inverse wants one
+            pr = (gr * xr + gi * xi) * nn
+            pim = (gi * xr - gr * xi) * nn
+            dkern += _idft_rows(pr, pim, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC)
+        dx = dx * N2 + d * ds
+        dd += tl.sum(ds * x, axis=0)
+        dki = dx
+        if HAS_V:
+            dki = dx * vj
+            dv += dx * ki
+        if HEAD_DIM == 1:
+            tl.store(DKX + row0 + i * L + offs, dki.to(DKX.dtype.element_ty), mask=mask)
+        else:
+            tl.atomic_add(DKX + row0 + i * L + offs, dki, mask=mask)
+        if HAS_Q:
+            dqi = dyj * (s * N2 + d * x)
+            if HEAD_DIM == 1:
+                tl.store(DQ + row0 + i * L + offs, dqi.to(DQ.dtype.element_ty), mask=mask)
+            else:
+                tl.atomic_add(DQ + row0 + i * L + offs, dqi, mask=mask)
+    if HAS_V:
+        tl.store(DV + row0 + j * L + offs, dv.to(DV.dtype.element_ty), mask=mask)
+    tl.store(DKP + row0 + j * L + offs, dkern * N2, mask=mask)
+    tl.store(DDP + b * C + h * HEAD_DIM + j, tl.sum(dd, axis=0))
+
+
+def _check(
+    q: torch.Tensor | None, k: torch.Tensor, v: torch.Tensor | None, K: torch.Tensor, head_dim: int
+) -> None:
+    """Raise ValueError when the inputs do not fit the fused kernel (shape, dtype, length, device)."""
+    if k.dim() != 3:
+        raise ValueError(
+            f"fftconv_h3 (triton): expected [B, C, L] inputs, got shape {tuple(k.shape)}"
+        )
+    for name, t in (("q", q), ("v", v)):
+        if t is not None and t.shape != k.shape:
+            raise ValueError(
+                f"fftconv_h3 (triton): {name} has shape {tuple(t.shape)}, k has {tuple(k.shape)}"
+            )
+    C = k.shape[1]
+    if head_dim < 1 or C % head_dim != 0 or K.dim() != 2 or K.shape[0] != C // head_dim:
+        raise ValueError(
+            f"fftconv_h3 (triton): {C} channels, head_dim={head_dim}, kernel shape {tuple(K.shape)}"
+        )
+    reason = triton_unsupported(k)
+    if reason is not None:
+        raise ValueError(f"fftconv (triton): {reason}")
+    if k.device.type != "cuda" and not _interpreting():
+        raise ValueError(
+            f"fftconv (triton): tensors are on {k.device.type}; the Triton kernels need a CUDA device, "
+            "or TRITON_INTERPRET=1 set before longseq.kernels.fftconv.triton is first imported "
+            "(slow interpreter)"
+        )
+
+
+def _launch(q, k, v, dy, kfr, kfi, D, head_dim, plan):
+    """Run the forward (dy is None) or the backward kernel on contiguous [B, C, L] tensors."""
+    Bsz, C, L = k.shape
+    H = C // head_dim
+    table_dtype, dot, prec = _dot_config(k.dtype)
+    tables = _dft_tables(plan, table_dtype, k.device)
+    q_arg = k if q is None else q
+    v_arg = k if v is None else v
+    meta = {
+        "HEAD_DIM": head_dim,
+        "HAS_Q": q is not None,
+        "HAS_V": v is not None,
+        "N1": plan.n1,
+        "N2": plan.n2,
+        "R": plan.rows,
+        "BK": _BK,
+        "DOT": dot,
+        "PREC": prec,
+        "num_warps": plan.num_warps,
+    }
+    grid = (Bsz * H, head_dim)
+    if dy is None:
+        y = _empty_like(k)
+        _fftconv_h3_fwd_kernel[grid](q_arg, k, v_arg, y, kfr, kfi, D, *tables, L, C, H, **meta)
+        return y
+
+    # with head_dim > 1 several programs add into dq / dk rows: fp32 buffers, zeroed
+    def row_grad(like: torch.Tensor) -> torch.Tensor:
+        if head_dim == 1:
+            return _empty_like(like)
+        return torch.zeros(like.shape, dtype=torch.float32, device=like.device)
+
+    dq = row_grad(k) if q is not None else k
+    dk = row_grad(k)
+    dv = _empty_like(k) if v is not None else k
+    dkern = _empty((Bsz, C, L), k.device)
+    dskip = _empty((Bsz * C,), k.device)
+    _fftconv_h3_bwd_kernel[grid](
+        q_arg, k, v_arg, dy, dq, dk, dv, dkern, dskip, kfr, kfi, D, *tables, L, C, H, **meta
+    )
+    dkern = dkern.view(Bsz, H, head_dim, L).sum(dim=(0, 2))
+    dskip = dskip.view(Bsz, H, head_dim).sum(dim=(0, 2))
+    return (dq if q is not None else None), dk, (dv if v is not None else None), dkern, dskip
+
+
+class _FFTConvH3Fn(torch.autograd.Function):
+    """Autograd wrapper: forward and backward are the fused Triton kernels above; the kernel
+    spectrum is computed once by torch.fft in forward and kept for backward."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, K, D, head_dim):  # type: ignore[override]
+        plan = fft_plan(k.shape[-1])
+        kfr, kfi = kernel_spectrum(K, plan)
+        Dc = D.float().contiguous()
+        ctx.save_for_backward(q, k, v, kfr, kfi, Dc)
+        ctx.meta = (plan, head_dim, K.shape, K.dtype, D.dtype)
+        return _launch(q, k, v, None, kfr, kfi, Dc, head_dim, plan)
+
+    @staticmethod
+    def backward(ctx, dy):  # type: ignore[override]
+        q, k, v, kfr, kfi, Dc = ctx.saved_tensors
+        plan, head_dim, K_shape, K_dtype, D_dtype = ctx.meta
+        dq, dk, dv, dkern, dskip = _launch(q, k, v, dy.contiguous(), kfr, kfi, Dc, head_dim, plan)
+        Lk, L = K_shape[1], plan.length
+        dK = dkern[:, :Lk] if Lk <= L else torch.nn.functional.pad(dkern, (0, Lk - L))
+        cast = lambda t: None if t is None else t.to(k.dtype)
+        return cast(dq), cast(dk), cast(dv), dK.to(K_dtype), dskip.to(D_dtype), None
+
+
+def fftconv_h3_triton(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    K: torch.Tensor,
+    D: torch.Tensor,
+    head_dim: int,
+) -> torch.Tensor:
+    """Fused H3 inner op, same function as :func:`fftconv_h3_ref` (differentiable in all inputs).
+
+    Args:
+        q, k, v: [B, C, L], fp16 / bf16 / fp32 (promoted to a common dtype), L <= FUSED_MAX_LEN.
+        K: [H, Lk] kernel per head (H = C / head_dim), any float dtype; D: [H].
+        head_dim: channels per head; output channel h*head_dim + j.
+
+    Returns:
+        y: [B, C, L] in the common input dtype.
+    """
+    dtype = torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
+    q, k, v = (t.to(dtype).contiguous() for t in (q, k, v))
+    _check(q, k, v, K, head_dim)
+    return _FFTConvH3Fn.apply(q, k, v, K, D, head_dim)
+
+
+def fftconv_triton(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = None) -> torch.Tensor:
+    """Causal convolution, same function as :func:`fftconv_ref` (differentiable in u, k, D).
+
+    Args:
+        u: [..., H, L] fp16 / bf16 / fp32, L <= FUSED_MAX_LEN.
+        k: [H, Lk] kernel per channel. D: [H] skip weight, or None.
+
+    Returns:
+        [..., H, L] in ``u.dtype``.
+    """
+    if u.dim() < 2 or u.shape[-2] != k.shape[0]:
+        raise ValueError(
+            f"fftconv (triton): u has shape {tuple(u.shape)} but k has {k.shape[0]} channels"
+        )
+    H, L = u.shape[-2:]
+    x = u.reshape(-1, H, L).contiguous()
+    if D is None:
+        D = torch.zeros(H, dtype=torch.float32, device=u.device)
+    _check(None, x, None, k, 1)
+    y = _FFTConvH3Fn.apply(None, x, None, k, D, 1)
+    return y.reshape(u.shape)
+
+
+__all__ = [
+    "FUSED_MAX_LEN",
+    "FFTPlan",
+    "fft_plan",
+    "fftconv_h3_triton",
+    "fftconv_triton",
+    "kernel_spectrum",
+]

@@ -1,0 +1,64 @@
+"""Smoke test of the sequence-mixing benchmark (tiny sizes; timings are not checked)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from longseq.bench import conv
+
+
+def test_run_conv_bench_rows_table_and_json(tmp_path: Path) -> None:
+    rows = conv.run_conv_bench(
+        [32, 48],
+        batch=1,
+        channels=8,
+        device="cpu",
+        dtype=torch.float32,
+        repeats=1,
+        head_dim=4,
+        d_state=8,
+        chunk=16,
+        threads=1,
+    )
+    assert {r["method"] for r in rows} == set(conv.CPU_METHODS)
+    assert len(rows) == 2 * len(conv.CPU_METHODS)
+    for r in rows:
+        assert r["ms"] > 0 and r["GBps"] > 0 and r["frac_of_copy_bw"] > 0 and r["heads"] == 2
+    assert all(r["speedup_vs_sdpa"] == 1.0 for r in rows if r["method"] == "sdpa")
+    table = conv.format_table(rows)
+    assert table.count("\n") == len(rows) + 1 and "chunked_scan" in table
+    path = tmp_path / "bench.json"
+    conv.write_json(rows, path, conv.environment("cpu"))
+    data = json.loads(path.read_text())
+    assert data["environment"]["torch"] == torch.__version__ and len(data["rows"]) == len(rows)
+
+
+def test_methods_over_budget_are_skipped_with_reason() -> None:
+    rows = conv.run_conv_bench(
+        [16, 64],
+        batch=1,
+        channels=4,
+        repeats=1,
+        head_dim=4,
+        d_state=4,
+        methods=["direct"],
+        time_budget_s=1e-9,
+    )
+    assert rows[0]["ms"] is not None
+    assert rows[1]["ms"] is None and "budget" in rows[1]["note"] and rows[1]["GBps"] is None
+
+
+def test_png_needs_matplotlib_or_writes(tmp_path: Path) -> None:
+    rows = [{"L": 8, "method": "fft", "ms": 1.0}, {"L": 16, "method": "fft", "ms": 2.0}]
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        with pytest.raises(RuntimeError, match="pip install matplotlib"):
+            conv.write_png(rows, tmp_path / "x.png")
+    else:
+        conv.write_png(rows, tmp_path / "x.png")
+        assert (tmp_path / "x.png").stat().st_size > 0
