@@ -63,6 +63,7 @@ def main() -> None:
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
 def train(run_dir: Path | None, overrides: tuple[str, ...]) -> None:
     """Train and test a model, then save it with its config and metrics."""
+    from longseq.plugins.modality import DataError
     from longseq.train import ConfigError
     from longseq.train import train as run_training
 
@@ -75,7 +76,7 @@ def train(run_dir: Path | None, overrides: tuple[str, ...]) -> None:
             _fail(f"run dir {str(run_dir)!r} already holds a run; choose another --run-dir")
         click.echo(f"run dir: {run_dir}")
         metrics = run_training(config, run_dir)
-    except ConfigError as exc:
+    except (ConfigError, DataError) as exc:
         _fail(" ".join(str(exc).split()))
     except KeyboardInterrupt:
         left = run_dir is not None and run_dir.exists()
@@ -98,6 +99,42 @@ def show(overrides: tuple[str, ...]) -> None:
     """Print the config `longseq train OVERRIDES` would run, as YAML."""
     cfg, _ = _load(overrides)
     click.echo(OmegaConf.to_yaml(cfg), nl=False)
+
+
+@main.group()
+def plugins() -> None:
+    """Inspect the registered tasks and modalities."""
+
+
+@plugins.command("list")
+def list_plugins() -> None:
+    """Every task and modality, built in or from an entry point: kind, name, origin, status.
+
+    Each plugin is imported to report its status; one that fails to import shows
+    ``failed: <error>`` and the others are still listed.
+    """
+    import logging
+
+    from longseq.plugins import MODALITIES, TASKS
+
+    # Failures are rows of the table; the registry's log lines would only repeat them.
+    logging.getLogger("longseq.plugins.registry").setLevel(logging.ERROR)
+    rows = [("KIND", "NAME", "ORIGIN", "STATUS")]
+    for registry in (TASKS, MODALITIES):
+        failures = {f.name: f for f in registry.load_all()}
+        for name in sorted({*registry.names(), *failures}):
+            if name in failures:
+                failure = failures[name]
+                origin = failure.distribution or "?"
+                status = "failed: " + " ".join(failure.error.split())
+            else:
+                entry = registry.entry(name)
+                origin = f"{entry.origin} ({entry.distribution or '?'})"
+                status = "ok"
+            rows.append((registry.kind, name, origin, status))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ and fills a run directory::
       logs/                  CSV logs (metrics.csv, hparams.yaml)
       model.safetensors      final weights, with config.json (LanguageModel.from_pretrained)
       config.json
+      classifier.safetensors the classification head and classes.json (task classification)
+      tokenizer/             the modality's tokenizer (tasks on user files, e.g. lm), written
+                             before training starts
       metrics.json           final test metrics and wall-clock seconds
 
 Lightning and torch are imported inside the functions that need them, so composing or showing a
@@ -32,9 +35,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from longseq.configs.diagnose import CONFIG_NAME, ConfigError, explain_compose_error
-from longseq.configs.schema import TrainConfig, register_configs
+from longseq.configs.schema import TrainConfig, register_configs, register_modality_config
 from longseq.models.config import ModelConfig
-from longseq.plugins import TASKS, UnknownNameError
+from longseq.plugins import MODALITIES, TASKS, UnknownNameError
+from longseq.plugins.registry import modality_config
+from longseq.tasks.classification.config import ClassificationDataConfig
+from longseq.tasks.lm.config import LMDataConfig
+from longseq.tasks.synthetic.config import SyntheticDataConfig
 
 if TYPE_CHECKING:
     import lightning
@@ -44,6 +51,13 @@ __all__ = ["ConfigError", "compose", "to_train_config", "train", "validate"]
 CONFIG_MODULE = "longseq.configs"
 
 R = TypeVar("R")
+
+# The data group each built-in task reads (a third-party task checks its own).
+_TASK_DATA: dict[str, tuple[str, type]] = {
+    "synthetic": ("synthetic", SyntheticDataConfig),
+    "lm": ("lm", LMDataConfig),
+    "classification": ("classification", ClassificationDataConfig),
+}
 
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:
@@ -56,7 +70,8 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
             line naming the override and the valid choices.
     """
     register_configs()
-    overrides = list(overrides)
+    overrides = _without_default_experiment(list(overrides))
+    _offer_plugin_modality(overrides)
     # Work beside a hydra app or notebook that initialized hydra already, and leave it as it was.
     previous = GlobalHydra.instance().hydra
     GlobalHydra.instance().clear()
@@ -68,6 +83,35 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
                 raise ConfigError(explain_compose_error(exc, overrides)) from exc
     finally:
         GlobalHydra.instance().hydra = previous
+
+
+def _without_default_experiment(overrides: list[str]) -> list[str]:
+    """Drop the default (synthetic) preset when the overrides choose ``data=`` or ``modality=``
+    themselves and name no ``experiment``: its synthetic data options would not fit."""
+    keys = [text.partition("=")[0].lstrip("+~") for text in overrides]
+    if "experiment" in keys or not {"data", "modality"} & set(keys):
+        return overrides
+    return [*overrides, "~experiment"]
+
+
+def _offer_plugin_modality(overrides: Sequence[str]) -> None:
+    """Let ``modality=<name>`` pick a registered (e.g. entry-point) modality that ships no YAML
+    in ``configs/modality/``: its config is made from the modality's ``config_class``."""
+    from importlib import resources
+
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        if key.lstrip("+") != "modality" or not sep or not value:
+            continue
+        shipped = resources.files(CONFIG_MODULE) / "modality" / f"{value}.yaml"
+        if shipped.is_file() or value not in MODALITIES:
+            continue
+        try:
+            cls = MODALITIES.get(value)
+        except UnknownNameError:
+            # Reported when the config is composed (unknown option) or validated.
+            continue
+        register_modality_config(value, getattr(cls, "config_class", object))
 
 
 def to_train_config(cfg: DictConfig) -> TrainConfig:
@@ -96,6 +140,18 @@ def validate(cfg: TrainConfig) -> None:
         TASKS.get(cfg.task.name)
     except UnknownNameError as exc:
         raise ConfigError(f"task.name: {exc}") from exc
+    expected = _TASK_DATA.get(cfg.task.name)
+    if expected is not None and not isinstance(cfg.data, expected[1]):
+        raise ConfigError(
+            f"task.name={cfg.task.name} reads data={expected[0]}, but the data options are "
+            f"{type(cfg.data).__name__}'s; make task.name and data= match (task.name=lm with "
+            "data=lm) or pick an experiment preset"
+        )
+    if cfg.modality:
+        try:
+            modality_config(cfg.modality)
+        except ValueError as exc:
+            raise ConfigError(" ".join(str(exc).split())) from exc
     # The vocabulary comes from the task at build time; 0 means "not set yet", not invalid.
     model = dataclasses.replace(cfg.model, vocab_size=cfg.model.vocab_size or 1)
     for part in (cfg.data, cfg.optim, cfg.trainer, model):
@@ -116,6 +172,7 @@ def train(cfg: DictConfig | TrainConfig, run_dir: Path) -> dict[str, float]:
 
     Raises:
         ConfigError: the config is invalid (nothing is trained).
+        DataError: the task's files cannot be read (nothing is trained; one line naming the file).
         KeyboardInterrupt: training or testing was interrupted; ``run_dir`` keeps what was
             written so far (config.yaml, checkpoints).
     """
@@ -136,9 +193,12 @@ def train(cfg: DictConfig | TrainConfig, run_dir: Path) -> dict[str, float]:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.structured(config)))
+    if task_data.tokenizer is not None:
+        task_data.tokenizer.save(run_dir / "tokenizer")
 
     model = LanguageModel(config.model)
-    module = SequenceLMTask(model, config.optim)
+    make_module = task_data.make_module or SequenceLMTask
+    module = make_module(model, config.optim)
     trainer = _build_trainer(config, run_dir)
     with warnings.catch_warnings():
         # Synthetic batches are generated in memory: data-loader worker hints are noise here.
@@ -147,6 +207,9 @@ def train(cfg: DictConfig | TrainConfig, run_dir: Path) -> dict[str, float]:
         results = _run_stage(trainer, trainer.test, module, datamodule=task_data.datamodule)
 
     model.save_pretrained(run_dir)
+    save_head = getattr(module, "save_head", None)
+    if callable(save_head):
+        save_head(run_dir)
     metrics = {str(k): float(v) for k, v in (results[0] if results else {}).items()}
     metrics["wall_clock_s"] = time.perf_counter() - start
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")

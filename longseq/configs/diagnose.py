@@ -22,6 +22,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 __all__ = ["ConfigError", "explain_compose_error", "group_options"]
 
+SCHEMA_SUFFIX = "_schema"
+"""Config-store entries named ``<option>_schema`` are schemas (see ``longseq.configs.schema``)."""
+
 CONFIG_NAME = "train"
 """The primary config (``train.yaml``) every composition starts from."""
 
@@ -36,7 +39,12 @@ def group_options(group: str) -> list[str]:
     Must be called while hydra is initialized on ``longseq.configs``.
     """
     loader = GlobalHydra.instance().config_loader()
-    options = list(loader.get_group_options(group, results_filter=ObjectType.CONFIG))
+    options = [
+        name
+        for name in loader.get_group_options(group, results_filter=ObjectType.CONFIG)
+        # Schemas (data/lm_schema) are what the options extend, not options themselves.
+        if not name.endswith(SCHEMA_SUFFIX)
+    ]
     for sub in loader.list_groups(group):
         options += [f"{sub}/{name}" for name in group_options(f"{group}/{sub}")]
     return sorted(options)

@@ -3,23 +3,56 @@
 The YAML files only set values. Because the composed config is typed by :class:`TrainConfig`, a
 misspelt key or a value of the wrong type fails at compose time with the key's full name.
 ``model``, ``data`` and ``optim`` reuse the dataclasses of the packages that consume them.
+
+``data`` depends on the task: each ``data/<option>.yaml`` starts from its schema stored in the
+ConfigStore as ``data/<option>_schema`` (:data:`DATA_SCHEMAS`), e.g. ``data/lm.yaml``::
+
+    defaults:
+      - lm_schema
+      - _self_
+
+``modality`` is a plain mapping at compose time: ``name`` (a key of
+:data:`longseq.plugins.MODALITIES`) plus the modality's own options, which are checked against
+the modality's ``config_class`` when the config is validated (:func:`longseq.plugins.registry.
+modality_config`). A registered modality without a ``modality/<name>.yaml`` file gets one from
+its ``config_class`` defaults (:func:`register_modality_config`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
+from longseq.configs.diagnose import SCHEMA_SUFFIX
 from longseq.models.config import ModelConfig
+from longseq.tasks.classification.config import ClassificationDataConfig
+from longseq.tasks.lm.config import LMDataConfig
 from longseq.tasks.optim import OptimConfig
 from longseq.tasks.synthetic.config import SyntheticDataConfig
 
-__all__ = ["SCHEMA_NAME", "TaskConfig", "TrainConfig", "TrainerConfig", "register_configs"]
+__all__ = [
+    "DATA_SCHEMAS",
+    "SCHEMA_NAME",
+    "TaskConfig",
+    "TrainConfig",
+    "TrainerConfig",
+    "register_configs",
+    "register_modality_config",
+]
 
 SCHEMA_NAME = "train_schema"
 """Name of :class:`TrainConfig` in hydra's ConfigStore; the primary config extends it."""
+
+
+DATA_SCHEMAS: dict[str, type] = {
+    "synthetic": SyntheticDataConfig,
+    "lm": LMDataConfig,
+    "classification": ClassificationDataConfig,
+}
+"""``data/<name>.yaml`` -> the dataclass its values are checked against (``<name>_schema``)."""
 
 
 @dataclass
@@ -101,11 +134,27 @@ class TrainConfig:
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
-    data: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
+    # One of DATA_SCHEMAS' dataclasses, set by the data group option (data/<name>.yaml).
+    data: Any = MISSING
+    # {"name": <modality>, **options}; empty when the task reads no files (synthetic).
+    modality: dict[str, Any] = field(default_factory=dict)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
 def register_configs() -> None:
-    """Store the schema in hydra's ConfigStore (idempotent); the primary config extends it."""
-    ConfigStore.instance().store(name=SCHEMA_NAME, node=TrainConfig, provider="longseq")
+    """Store the schemas in hydra's ConfigStore (idempotent); the primary config extends
+    :class:`TrainConfig`, each ``data/<name>.yaml`` its ``<name>_schema``."""
+    store = ConfigStore.instance()
+    store.store(name=SCHEMA_NAME, node=TrainConfig, provider="longseq")
+    for name, schema in DATA_SCHEMAS.items():
+        store.store(group="data", name=name + SCHEMA_SUFFIX, node=schema, provider="longseq")
+
+
+def register_modality_config(name: str, config_class: type) -> None:
+    """Offer ``modality=<name>`` for a registered modality that ships no YAML: its options are
+    ``config_class``'s defaults (a YAML file of the same name, if any, takes precedence)."""
+    options: dict[str, Any] = {"name": name}
+    if is_dataclass(config_class):
+        options.update(asdict(config_class()))
+    ConfigStore.instance().store(group="modality", name=name, node=options, provider="plugin")

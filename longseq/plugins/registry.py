@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib
 import inspect
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields, is_dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Generic, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 if TYPE_CHECKING:
-    from lightning import LightningDataModule
+    from lightning import LightningDataModule, LightningModule
+    from torch import nn
 
     from longseq.configs.schema import TrainConfig
-    from longseq.plugins.modality import Modality
+    from longseq.plugins.modality import Modality, Tokenizer
+    from longseq.tasks.optim import OptimConfig
 
 __all__ = [
     "MODALITIES",
@@ -38,6 +41,8 @@ __all__ = [
     "TaskBuilder",
     "TaskData",
     "UnknownNameError",
+    "build_modality",
+    "modality_config",
 ]
 
 T = TypeVar("T")
@@ -104,6 +109,7 @@ class Registry(Generic[T]):
         self.entry_point_group = entry_point_group
         self._entries: dict[str, RegistryEntry[T]] = {}
         self._pending: dict[str, metadata.EntryPoint] = {}
+        self._lazy: dict[str, str] = {}
         self._failures: dict[str, PluginLoadFailure] = {}
         self._discovered = entry_point_group is None
 
@@ -122,6 +128,19 @@ class Registry(Generic[T]):
 
         return decorator
 
+    def register_lazy(self, name: str, module: str) -> None:
+        """Declare a built-in entry that ``module`` registers (with :meth:`register`) when it is
+        imported; the import happens on the first lookup of ``name`` (or :meth:`load_all`).
+
+        Raises:
+            ValueError: ``name`` is empty or already registered.
+        """
+        if not name:
+            raise ValueError(f"{self.kind} name must be a non-empty string")
+        if name in self._entries or name in self._lazy:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._lazy[name] = module
+
     def get(self, name: str) -> T:
         """The object registered under ``name``, importing its plugin if needed.
 
@@ -134,6 +153,8 @@ class Registry(Generic[T]):
     def entry(self, name: str) -> RegistryEntry[T]:
         """The :class:`RegistryEntry` for ``name`` (object and origin); raises like :meth:`get`."""
         self._discover()
+        if name in self._lazy:
+            self._import_builtin(name)
         if name in self._pending:
             self._load(name)
         if name in self._entries:
@@ -145,7 +166,7 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """Sorted names that can be looked up, including plugins not imported yet."""
         self._discover()
-        return sorted({*self._entries, *self._pending})
+        return sorted({*self._entries, *self._pending, *self._lazy})
 
     @property
     def failures(self) -> list[PluginLoadFailure]:
@@ -155,9 +176,15 @@ class Registry(Generic[T]):
     def load_all(self) -> list[PluginLoadFailure]:
         """Import every discovered plugin now; returns the failures (also kept in ``failures``)."""
         self._discover()
+        for name in list(self._lazy):
+            self._import_builtin(name)
         for name in list(self._pending):
             self._load(name)
         return self.failures
+
+    def entries(self) -> list[RegistryEntry[T]]:
+        """Every loaded entry, sorted by name (call :meth:`load_all` first to load them all)."""
+        return [self._entries[name] for name in sorted(self._entries)]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()
@@ -188,7 +215,7 @@ class Registry(Generic[T]):
         self._discovered = True
         for ep in metadata.entry_points(group=self.entry_point_group or ""):
             dist = _distribution_name(ep)
-            if ep.name in self._entries or ep.name in self._pending:
+            if ep.name in self._entries or ep.name in self._pending or ep.name in self._lazy:
                 owner = self._entries.get(ep.name)
                 where = owner.origin if owner else "another entry point"
                 self._fail(ep.name, dist, f"the name is already registered by {where}")
@@ -205,6 +232,17 @@ class Registry(Generic[T]):
             self._fail(name, dist, f"{type(exc).__name__}: {exc}")
             return
         self._add(RegistryEntry(name, obj, ep.value, dist))
+
+    def _import_builtin(self, name: str) -> None:
+        module = self._lazy.pop(name)
+        try:
+            importlib.import_module(module)
+        # A broken built-in plugin must not take the others down either.
+        except Exception as exc:  # noqa: BLE001
+            self._fail(name, "longseq", f"{type(exc).__name__}: {exc}")
+            return
+        if name not in self._entries:
+            self._fail(name, "longseq", f"importing {module} did not register {self.kind} {name!r}")
 
     def _fail(self, name: str, distribution: str | None, error: str) -> None:
         failure = PluginLoadFailure(name, distribution, error)
@@ -239,10 +277,18 @@ def _packages_distributions() -> dict[str, list[str]]:
 
 
 class TaskData(NamedTuple):
-    """What a task builder returns: the Lightning data module and the vocabulary it needs."""
+    """What a task builder returns: the Lightning data module, the vocabulary it needs and, for
+    tasks on user files, the tokenizer (saved with the run as ``run_dir/tokenizer/``).
+
+    ``make_module(model, optim)`` builds the Lightning module that trains the language model
+    ``model``; ``None`` means next-token training (:class:`longseq.tasks.lm_module.
+    SequenceLMTask`). A module with a ``save_head(run_dir)`` method saves its extra weights.
+    """
 
     datamodule: LightningDataModule
     vocab_size: int
+    tokenizer: Tokenizer | None = None
+    make_module: Callable[[nn.Module, OptimConfig], LightningModule] | None = None
 
 
 class TaskBuilder(Protocol):
@@ -261,3 +307,58 @@ TASKS: Registry[TaskBuilder] = Registry("task", entry_point_group="longseq.tasks
 
 MODALITIES: Registry[type[Modality]] = Registry("modality", entry_point_group="longseq.modalities")
 """Modality classes by name (the contract is :class:`longseq.plugins.modality.Modality`)."""
+
+
+def modality_config(options: Mapping[str, Any]) -> tuple[type[Modality], Any]:
+    """The modality class named by ``options["name"]`` and its ``config_class`` instance built
+    from the other options, type-checked and validated.
+
+    Raises:
+        ValueError: one line naming ``modality.name`` (unknown modality) or ``modality.<key>``
+            (an option the modality does not have, with the valid keys, or a bad value).
+    """
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    name = options.get("name")
+    if not name:
+        raise ValueError(
+            f"modality.name is not set; choose one with modality=<name> "
+            f"(valid: {', '.join(MODALITIES.names())})"
+        )
+    try:
+        cls = MODALITIES.get(str(name))
+    except UnknownNameError as exc:
+        raise ValueError(f"modality.name: {exc}") from None
+    config_class = getattr(cls, "config_class", None)
+    if not (isinstance(config_class, type) and is_dataclass(config_class)):
+        raise ValueError(f"modality {name!r}: config_class must be a dataclass")
+    valid = [f.name for f in fields(config_class)]
+    given = {str(k): v for k, v in options.items() if k != "name"}
+    for key in given:
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f"did you mean 'modality.{close[0]}'? " if close else ""
+            raise ValueError(
+                f"unknown option 'modality.{key}' for modality {name!r}; {hint}"
+                f"valid keys: {', '.join(valid) or '(none)'}"
+            )
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(config_class), given)
+        config = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "?"
+        detail = (getattr(exc, "msg", None) or str(exc)).splitlines()[0]
+        raise ValueError(f"invalid value for 'modality.{key}': {detail}") from None
+    check = getattr(config, "validate", None)
+    if callable(check):
+        check()
+    return cls, config
+
+
+def build_modality(options: Mapping[str, Any]) -> Modality:
+    """The modality ``options`` describe (see :func:`modality_config`), constructed."""
+    cls, config = modality_config(options)
+    # The Protocol describes instances; every modality class takes its config_class instance.
+    constructor = cast(Callable[[Any], "Modality"], cls)
+    return constructor(config)

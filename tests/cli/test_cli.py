@@ -37,7 +37,7 @@ def test_config_show_prints_yaml_of_the_composed_config() -> None:
     assert shown["model"]["mixer"] == "hyena"
     assert shown["trainer"]["max_epochs"] == 3
     assert shown["data"]["language"] == "associative_recall"
-    assert set(shown) == {"name", "seed", "model", "task", "data", "optim", "trainer"}
+    assert set(shown) == {"name", "seed", "model", "task", "data", "modality", "optim", "trainer"}
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,11 @@ def test_config_show_prints_yaml_of_the_composed_config() -> None:
         ),
         (
             ["task.name=synthtic"],
-            ["unknown task 'synthtic'", "did you mean 'synthetic'?", "valid: synthetic"],
+            [
+                "unknown task 'synthtic'",
+                "did you mean 'synthetic'?",
+                "valid: classification, lm, synthetic",
+            ],
         ),
         (
             ["model=h3,hyena"],

@@ -18,16 +18,22 @@ EXPERIMENTS = sorted(
     p.relative_to(CONFIG_DIR / "experiment").with_suffix("").as_posix()
     for p in (CONFIG_DIR / "experiment").rglob("*.yaml")
 )
+# The presets these tests own; each modality's tests check its own presets.
+CORE_EXPERIMENTS = [e for e in EXPERIMENTS if e.split("/")[0] in ("synthetic", "text")]
 
 
 def test_config_tree_has_the_documented_options() -> None:
     assert MODELS == ["h3", "hybrid", "hyena", "s4d", "transformer"]
-    assert EXPERIMENTS == [
+    # Modality packages add their own presets under experiment/<modality>/.
+    assert {
         "synthetic/associative_recall",
         "synthetic/induction_head",
         "synthetic/mqar",
-    ]
+        "text/kjv",
+    } <= set(EXPERIMENTS)
     assert "default" in TRAINERS
+    assert {"synthetic.yaml", "lm.yaml"} <= {p.name for p in (CONFIG_DIR / "data").glob("*.yaml")}
+    assert (CONFIG_DIR / "modality" / "text.yaml").is_file()
 
 
 def test_defaults_compose_to_associative_recall_with_h3() -> None:
@@ -40,6 +46,7 @@ def test_defaults_compose_to_associative_recall_with_h3() -> None:
     assert config.model.mixer == "h3" and config.model.attn_layer_idx == []
     assert config.model.d_model == 64 and config.model.n_layer == 2
     assert config.model.vocab_size == 0  # filled from the task at build time
+    assert config.modality == {}  # the synthetic languages read no files
     assert (config.data.language, config.data.vocab_size, config.data.seq_len) == (
         "associative_recall",
         10,
@@ -66,12 +73,15 @@ def test_every_trainer_option_composes_and_validates(trainer: str) -> None:
     assert config.trainer.max_epochs >= 1
 
 
-@pytest.mark.parametrize("experiment", EXPERIMENTS)
+@pytest.mark.parametrize("experiment", CORE_EXPERIMENTS)
 def test_every_experiment_composes_with_every_model(experiment: str) -> None:
     for model in MODELS:
         config = to_train_config(compose([f"experiment={experiment}", f"model={model}"]))
         assert config.name == experiment.rsplit("/", 1)[-1]
-        assert config.data.language == config.name
+        if experiment.startswith("synthetic/"):
+            assert config.data.language == config.name
+        else:
+            assert config.modality["name"]
 
 
 def test_paper_settings_of_the_presets() -> None:
@@ -105,7 +115,7 @@ def test_experiment_can_be_dropped() -> None:
         ("model.d_modle=3", "unknown key 'model.d_modle'; did you mean 'model.d_model'?"),
         ("trainer.max_epochs=abc", "invalid value 'abc' for 'trainer.max_epochs'"),
         ("data.seq_len=21", "data.seq_len=21"),
-        ("task.name=nope", "task.name: unknown task 'nope'; valid: synthetic"),
+        ("task.name=nope", "task.name: unknown task 'nope'; valid: classification, lm, synthetic"),
     ],
 )
 def test_compose_errors_are_config_errors(override: str, expected: str) -> None:

@@ -1,0 +1,158 @@
+"""The ``audio`` modality: sound files in, 8-bit sample classes as tokens, generated WAV out."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from longseq.plugins.audio.codec import QUANTIZATIONS, AudioTokenizer
+from longseq.plugins.audio.files import AUDIO_SUFFIXES, ErrorPolicy, read_audio, write_wav
+from longseq.plugins.modality import DataError, Document
+from longseq.plugins.registry import MODALITIES
+
+__all__ = ["LABEL_BY", "AudioConfig", "AudioModality", "split_clips"]
+
+LABEL_BY: tuple[str, ...] = ("none", "directory", "stem")
+"""Class labels: none, the parent folder's name, or the file name stem (``digits/7.wav`` -> 7)."""
+
+
+@dataclass
+class AudioConfig:
+    """Options of the ``audio`` modality (``modality=audio``).
+
+    Attributes:
+        sample_rate: every file is resampled to this rate (Hz).
+        quantization: ``mulaw`` (8-bit mu-law) or ``linear`` (uniform 8-bit).
+        clip_seconds: cut each file into clips of this length; the last (or only) clip is
+            padded with silence. ``null`` keeps whole files.
+        label_by: class labels for classification: ``none``, ``directory`` (the parent
+            folder's name, e.g. ``speech/yes/01.wav`` -> ``yes``) or ``stem``.
+        on_error: ``raise`` on the first bad file, or ``skip`` it with a warning.
+    """
+
+    sample_rate: int = 8000
+    quantization: str = "mulaw"
+    clip_seconds: float | None = None
+    label_by: str = "none"
+    on_error: str = "raise"
+
+    def validate(self) -> None:
+        """Raise ValueError naming the ``modality.<key>`` at fault."""
+        if self.sample_rate <= 0:
+            raise ValueError(f"modality.sample_rate={self.sample_rate} must be positive")
+        if self.clip_seconds is not None and self.clip_seconds * self.sample_rate < 1:
+            raise ValueError(
+                f"modality.clip_seconds={self.clip_seconds} must hold at least one sample"
+            )
+        choices = {
+            "quantization": QUANTIZATIONS,
+            "label_by": LABEL_BY,
+            "on_error": ("raise", "skip"),
+        }
+        for key, allowed in choices.items():
+            value = getattr(self, key)
+            if value not in allowed:
+                raise ValueError(f"modality.{key}={value!r} must be one of {', '.join(allowed)}")
+
+
+def split_clips(samples: np.ndarray, clip_length: int) -> list[np.ndarray]:
+    """Consecutive clips of ``clip_length`` samples; the last one is zero-padded (silence)."""
+    if clip_length < 1:
+        raise ValueError(f"clip_length={clip_length} must be >= 1")
+    count = max(1, -(-samples.shape[0] // clip_length))
+    padded = np.zeros(count * clip_length, dtype=np.float32)
+    padded[: samples.shape[0]] = samples
+    return list(padded.reshape(count, clip_length))
+
+
+def _audio_files(path: str) -> list[Path]:
+    """Files named by ``path``: a file, a directory (searched recursively) or a glob."""
+    target = Path(path)
+    if target.is_file():
+        return [target]
+    if target.is_dir():
+        files = sorted(
+            p for p in target.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+        )
+        if not files:
+            raise DataError(f"{path}: directory holds no .wav/.flac/.ogg file")
+        return files
+    files = sorted(Path(p) for p in glob.glob(path, recursive=True) if Path(p).is_file())
+    if not files:
+        raise DataError(f"{path}: no such file, directory or matching glob")
+    return files
+
+
+@MODALITIES.register("audio")
+class AudioModality:
+    """Audio: WAV/FLAC/OGG -> mono at ``sample_rate`` -> 8-bit classes -> WAV.
+
+    Document content is float32 samples [n] in [-1, 1]; names are the file path, with
+    ``#<clip index>`` appended when ``clip_seconds`` cuts it.
+    """
+
+    name: ClassVar[str] = "audio"
+    config_class: ClassVar[type] = AudioConfig
+
+    def __init__(self, config: AudioConfig | None = None) -> None:
+        self.config = config if config is not None else AudioConfig()
+        self.config.validate()
+        self._policy = ErrorPolicy(self.config.on_error)
+
+    @property
+    def skipped(self) -> list[str]:
+        """Messages of the files skipped so far (``on_error=skip``)."""
+        return self._policy.skipped
+
+    def _label(self, file: Path) -> str | None:
+        if self.config.label_by == "directory":
+            return file.parent.name
+        if self.config.label_by == "stem":
+            return file.name.split(".")[0]
+        return None
+
+    def read(self, path: str) -> Iterator[Document]:
+        """Audio documents from a file, a directory (recursive) or a glob.
+
+        Raises:
+            DataError: a missing path, a bad file (unless ``on_error=skip``), or no usable
+                file at all.
+        """
+        before = len(self.skipped)
+        count = 0
+        rate = self.config.sample_rate
+        clip = None if self.config.clip_seconds is None else round(self.config.clip_seconds * rate)
+        for file in _audio_files(path):
+            try:
+                samples = read_audio(file, rate)
+            except DataError as exc:
+                self._policy.handle(exc)
+                continue
+            label = self._label(file)
+            if clip is None:
+                count += 1
+                yield Document(name=str(file), content=samples, label=label)
+                continue
+            for i, piece in enumerate(split_clips(samples, clip)):
+                count += 1
+                yield Document(name=f"{file}#{i}", content=piece, label=label)
+        if count == 0:
+            skipped = len(self.skipped) - before
+            raise DataError(f"{path}: no usable audio ({skipped} file(s) skipped)")
+
+    def fit_tokenizer(self, documents: Iterable[Document]) -> AudioTokenizer:
+        """The fixed 8-bit quantiser (nothing to learn; ``documents`` are not read)."""
+        return AudioTokenizer(self.config.quantization)
+
+    def load_tokenizer(self, directory: Path) -> AudioTokenizer:
+        """The tokenizer saved in ``directory``."""
+        return AudioTokenizer.load(directory)
+
+    def write(self, content: np.ndarray, path: Path) -> Path:
+        """Write generated float samples [n] as 16-bit WAV at ``sample_rate``."""
+        return write_wav(content, path, self.config.sample_rate)

@@ -1,0 +1,220 @@
+"""Random access into large genomes through pyfaidx, and training windows sampled across them.
+
+A multi-gigabase genome is never loaded whole: :class:`IndexedGenome` keeps a ``.fai`` index
+(offsets of each contig) and reads only the bases asked for. Uncompressed and BGZF-compressed
+FASTA are indexed in place (or in ``cache_dir`` when the file's directory is read-only); a
+plain-gzip FASTA cannot be seeked into, so it is decompressed once into ``cache_dir``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from longseq.plugins.genomics.readers import is_gzip, one_line, sniff_format
+from longseq.plugins.genomics.sequence import reverse_complement
+from longseq.plugins.genomics.tokenizer import DNATokenizer
+from longseq.plugins.modality import DataError
+
+__all__ = ["GenomeWindows", "IndexedGenome", "default_cache_dir"]
+
+
+def default_cache_dir() -> Path:
+    """Where indexes and decompressed copies go when they cannot sit beside the FASTA file:
+    ``$LONGSEQ_CACHE/genomics``, else ``$XDG_CACHE_HOME/longseq/genomics``, else
+    ``~/.cache/longseq/genomics`` (the token cache's root, as in the ``lm`` task)."""
+    if os.environ.get("LONGSEQ_CACHE"):
+        return Path(os.environ["LONGSEQ_CACHE"]) / "genomics"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "longseq" / "genomics"
+
+
+def _is_bgzf(path: Path) -> bool:
+    # BGZF is gzip with an extra field (FLG.FEXTRA) whose first subfield is "BC".
+    with open(path, "rb") as fh:
+        header = fh.read(14)
+    return (
+        len(header) == 14
+        and header[:2] == b"\x1f\x8b"
+        and bool(header[3] & 4)
+        and (header[12:14] == b"BC")
+    )
+
+
+def _cache_key(path: Path) -> str:
+    stat = path.stat()
+    text = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _decompressed_copy(path: Path, cache_dir: Path) -> Path:
+    target = cache_dir / f"{path.name.removesuffix('.gz')}.{_cache_key(path)}.fa"
+    if not target.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".part{os.getpid()}")
+        with gzip.open(path, "rb") as src, open(partial, "wb") as dst:
+            shutil.copyfileobj(src, dst, length=1 << 22)
+        partial.replace(target)
+    return target
+
+
+class IndexedGenome:
+    """A FASTA genome read by random access (pyfaidx), contig by contig, base range by range.
+
+    Args:
+        path: FASTA file, uncompressed, BGZF (``bgzip``) or plain gzip.
+        cache_dir: where to put the index or a decompressed copy when they cannot go beside
+            ``path``; :func:`default_cache_dir` by default.
+
+    Raises:
+        DataError: the file is not FASTA, or pyfaidx cannot index it (e.g. uneven line lengths
+            inside a record); the message names the file.
+    """
+
+    def __init__(self, path: str | Path, cache_dir: str | Path | None = None) -> None:
+        self.path = Path(path)
+        if sniff_format(self.path) != "fasta":
+            raise DataError(f"{self.path}: random access needs a FASTA file")
+        cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self._fasta_path = self.path
+        if is_gzip(self.path) and not _is_bgzf(self.path):
+            self._fasta_path = _decompressed_copy(self.path, cache)
+        self._index_kwargs: dict[str, Any] = {}
+        if not os.access(self._fasta_path.parent, os.W_OK):
+            stem = f"{self._fasta_path.name}.{_cache_key(self._fasta_path)}"
+            cache.mkdir(parents=True, exist_ok=True)
+            self._index_kwargs = {
+                "indexname": str(cache / f"{stem}.fai"),
+                "gzi_indexname": str(cache / f"{stem}.gzi"),
+            }
+        self._handle: Any = None
+        self._pid = -1
+        index = self._open().faidx.index
+        self.contigs: dict[str, int] = {name: int(rec.rlen) for name, rec in index.items()}
+        if not self.contigs:
+            raise DataError(f"{self.path}: no FASTA records to index")
+
+    def _open(self) -> Any:
+        # A forked DataLoader worker must not share the parent's file offset: reopen per process.
+        if self._handle is None or self._pid != os.getpid():
+            import pyfaidx
+
+            try:
+                self._handle = pyfaidx.Fasta(
+                    str(self._fasta_path), as_raw=True, **self._index_kwargs
+                )
+            except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat) as exc:
+                raise DataError(f"{self.path}: cannot index FASTA: {one_line(exc)}") from None
+            except (ValueError, OSError) as exc:
+                raise DataError(f"{self.path}: cannot index FASTA: {one_line(exc)}") from None
+            self._pid = os.getpid()
+        return self._handle
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_handle"], state["_pid"] = None, -1
+        return state
+
+    @property
+    def total_length(self) -> int:
+        """Bases in all contigs together."""
+        return sum(self.contigs.values())
+
+    def fetch(self, contig: str, start: int, end: int) -> str:
+        """Bases ``[start, end)`` (0-based, half-open) of ``contig``, case as in the file.
+
+        Raises:
+            DataError: unknown contig or a range outside it.
+        """
+        length = self.contigs.get(contig)
+        if length is None:
+            raise DataError(f"{self.path}: no contig {contig!r}")
+        if not 0 <= start < end <= length:
+            raise DataError(f"{self.path}: range {contig}:{start}-{end} outside [0, {length})")
+        return str(self._open()[contig][start:end])
+
+    def close(self) -> None:
+        """Close the file handle (reopened on the next :meth:`fetch`)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class GenomeWindows:
+    """Map-style dataset of token windows sampled across a genome's contigs.
+
+    Item ``i`` is a window of ``length`` ids whose start is drawn uniformly from all valid
+    start positions in the genome, so contigs are picked in proportion to their length
+    (``length - window + 1`` starts each; contigs shorter than a window are never picked). The
+    draw is seeded by ``(seed, i)``: an item is the same in every epoch and every worker. With
+    ``reverse_complement_prob`` > 0 a window is read off the other strand with that probability.
+    Items are int64 ``np.ndarray`` [length], ready for a torch ``DataLoader``.
+
+    Args:
+        genome: an :class:`IndexedGenome`, or a FASTA path to open as one.
+        length: tokens per window (an LM's ``seq_len + 1`` for inputs and shifted targets).
+        tokenizer: the :class:`DNATokenizer` that encodes the bases.
+        num_samples: the dataset's length.
+        seed: base seed of the draws.
+        reverse_complement_prob: probability of returning the reverse-complement strand.
+    """
+
+    def __init__(
+        self,
+        genome: IndexedGenome | str | Path,
+        length: int,
+        tokenizer: DNATokenizer,
+        num_samples: int,
+        seed: int = 0,
+        reverse_complement_prob: float = 0.0,
+    ) -> None:
+        self.genome = genome if isinstance(genome, IndexedGenome) else IndexedGenome(genome)
+        if length < 1 or num_samples < 1:
+            raise ValueError(f"length={length} and num_samples={num_samples} must be >= 1")
+        if not 0.0 <= reverse_complement_prob <= 1.0:
+            raise ValueError(f"reverse_complement_prob={reverse_complement_prob} not in [0, 1]")
+        self.length = length
+        self.tokenizer = tokenizer
+        self.num_samples = num_samples
+        self.seed = seed
+        self.reverse_complement_prob = reverse_complement_prob
+        self.names = list(self.genome.contigs)
+        starts = np.array([max(n - length + 1, 0) for n in self.genome.contigs.values()])
+        if starts.sum() == 0:
+            longest = max(self.genome.contigs.values())
+            raise DataError(
+                f"{self.genome.path}: no contig holds a window of {length} bases "
+                f"(longest is {longest})"
+            )
+        self._cum_starts = np.cumsum(starts)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def locate(self, index: int) -> tuple[str, int, bool]:
+        """Where item ``index`` comes from: ``(contig, start, reverse_complemented)``."""
+        if not 0 <= index < self.num_samples:
+            raise IndexError(f"index {index} out of range for {self.num_samples} windows")
+        rng = np.random.default_rng((self.seed, index))
+        flat = int(rng.integers(int(self._cum_starts[-1])))
+        contig = int(np.searchsorted(self._cum_starts, flat, side="right"))
+        start = flat - (int(self._cum_starts[contig - 1]) if contig else 0)
+        flip = bool(rng.random() < self.reverse_complement_prob)
+        return self.names[contig], start, flip
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        contig, start, flip = self.locate(index)
+        bases = self.genome.fetch(contig, start, start + self.length)
+        if flip:
+            bases = reverse_complement(bases)
+        try:
+            return self.tokenizer.encode(bases)
+        except DataError as exc:
+            where = f"{self.genome.path}: {contig}:{start}-{start + self.length}"
+            raise DataError(f"{where}: {exc}") from None

@@ -1,0 +1,158 @@
+"""Finding and reading text files: plain files, directories, globs and JSONL records.
+
+Problems a user would want to hear about once are :class:`DataError` with one line naming the
+file (and line); files skipped on purpose (empty, or undecodable with ``on_error=skip``) are
+reported with :func:`warnings.warn` and counted in the final error if nothing is left.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from longseq.plugins.modality import DataError, Document
+from longseq.plugins.text.config import TextConfig
+
+__all__ = ["list_files", "read_documents"]
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def list_files(path: str, cfg: TextConfig) -> list[Path]:
+    """The files ``path`` names, in sorted order: the file itself, a directory's text files
+    (recursively; see :class:`TextConfig`), or a glob's matches.
+
+    Raises:
+        DataError: nothing exists at ``path`` or the glob matches nothing.
+    """
+    if _GLOB_CHARS & set(path):
+        matches = [Path(p) for p in sorted(glob.glob(path, recursive=True))]
+        if not matches:
+            raise DataError(f"{path}: no file matches this glob")
+        files: list[Path] = []
+        for match in matches:
+            files += _directory_files(match, cfg) if match.is_dir() else [match]
+        return files
+    root = Path(path)
+    if root.is_dir():
+        return _directory_files(root, cfg)
+    if root.is_file():
+        return [root]
+    raise DataError(f"{path}: no such file or directory")
+
+
+def _directory_files(root: Path, cfg: TextConfig) -> list[Path]:
+    suffixes = tuple(s.lower() for s in cfg.extensions)
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and (cfg.all_files or p.name.lower().endswith(suffixes))
+    )
+
+
+def read_documents(path: str, cfg: TextConfig) -> Iterator[Document]:
+    """Documents from every file :func:`list_files` finds, in order.
+
+    Raises:
+        DataError: a missing path, an undecodable file (``on_error=raise``), a bad JSONL record,
+            or no document at all (the message counts what was skipped).
+    """
+    skipped: Counter[str] = Counter()
+    count = 0
+    for file in list_files(path, cfg):
+        for document in _read_file(file, cfg, skipped):
+            count += 1
+            yield document
+    if count == 0:
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
+        detail = f" ({why})" if why else ""
+        raise DataError(f"{path}: no documents to read{detail}")
+
+
+def _read_file(file: Path, cfg: TextConfig, skipped: Counter[str]) -> Iterator[Document]:
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{file}: cannot read ({exc.strerror or exc})") from None
+    if not raw.strip():
+        warnings.warn(f"{file}: empty file, skipped", stacklevel=2)
+        skipped["empty"] += 1
+        return
+    try:
+        text = raw.decode(cfg.encoding)
+    except UnicodeDecodeError as exc:
+        message = f"{file}: not valid {cfg.encoding} text (byte {exc.start}: {raw[exc.start]:#04x})"
+        if cfg.on_error == "raise":
+            raise DataError(message + "; set modality.on_error=skip to skip such files") from None
+        warnings.warn(message + ", skipped", stacklevel=2)
+        skipped["undecodable"] += 1
+        return
+    label = _file_label(file, cfg)
+    if file.name.lower().endswith(".jsonl"):
+        yield from _jsonl_documents(file, text, cfg, skipped, label)
+    elif cfg.separator is None:
+        yield Document(str(file), text, label)
+    else:
+        yield from _separated_documents(file, text, cfg.separator, label)
+
+
+def _file_label(file: Path, cfg: TextConfig) -> str | None:
+    if cfg.label_by == "directory":
+        return file.parent.name
+    if cfg.label_by == "stem":
+        return file.name.split(".")[0]
+    return None
+
+
+def _separated_documents(
+    file: Path, text: str, separator: str, label: str | None
+) -> Iterator[Document]:
+    chunk: list[str] = []
+    index = 0
+    for line in [*text.splitlines(keepends=True), separator]:
+        if line.rstrip("\r\n") != separator:
+            chunk.append(line)
+            continue
+        body = "".join(chunk).strip("\r\n")
+        chunk = []
+        if body.strip():
+            yield Document(f"{file}#{index}", body, label)
+            index += 1
+
+
+def _jsonl_documents(
+    file: Path, text: str, cfg: TextConfig, skipped: Counter[str], label: str | None
+) -> Iterator[Document]:
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problem = f"{file}:{lineno}: invalid JSON ({exc.msg})"
+        else:
+            value = record.get(cfg.text_field) if isinstance(record, dict) else None
+            if isinstance(value, str):
+                if value.strip():
+                    if cfg.label_field is not None and isinstance(record, dict):
+                        label = _record_label(record, cfg.label_field, f"{file}:{lineno}")
+                    yield Document(f"{file}:{lineno}", value, label)
+                continue
+            problem = f"{file}:{lineno}: no string field {cfg.text_field!r} (modality.text_field)"
+        if cfg.on_error == "raise":
+            raise DataError(problem)
+        warnings.warn(problem + ", skipped", stacklevel=2)
+        skipped["bad records"] += 1
+
+
+def _record_label(record: dict[str, object], field: str, where: str) -> str:
+    value = record.get(field)
+    if value is None or isinstance(value, (dict, list)):
+        raise DataError(f"{where}: no label field {field!r} (modality.label_field)")
+    return str(value)

@@ -1,0 +1,66 @@
+"""Settings of the language-modelling task's data (``data=lm``): where the files are, how the
+corpus is split and cut into windows.
+
+A plain dataclass (no hydra, no lightning); the hydra schema reuses it under the ``data`` group,
+which is why error messages say ``data.<key>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["LMDataConfig"]
+
+
+@dataclass
+class LMDataConfig:
+    """A corpus of user files for next-token training.
+
+    ``path`` is a file, a directory or a glob (``pkg://<package>/<file>`` names a file shipped
+    inside an installed package). Documents are split into train/val/test by document with a
+    shuffle seeded by ``seed``: ``val_fraction`` and ``test_fraction`` of the documents (at least
+    one each), unless ``val_path`` / ``test_path`` name held-out files, in which case those files
+    are the split and no fraction of ``path`` is taken for it.
+
+    The token streams (documents joined by the tokenizer's eos id) are cached as ``.npy`` memmaps
+    under ``cache_dir`` (``null``: ``$LONGSEQ_CACHE`` or ``~/.cache/longseq``), keyed by the
+    files, their sizes and mtimes, the modality and these options. ``max_tokens`` caps the
+    training stream (0: no cap). Examples are contiguous windows of ``seq_len + 1`` tokens.
+    """
+
+    path: str = ""
+    val_path: str | None = None
+    test_path: str | None = None
+    val_fraction: float = 0.05
+    test_fraction: float = 0.05
+    seq_len: int = 256
+    batch_size: int = 16
+    max_tokens: int = 0
+    seed: int = 0
+    cache_dir: str | None = None
+    num_workers: int = 0
+
+    def validate(self) -> None:
+        """Raise ValueError naming the ``data.<key>`` at fault."""
+        if not self.path:
+            raise ValueError("data.path is not set: give a file, a directory or a glob")
+        for key in ("val_fraction", "test_fraction"):
+            value = getattr(self, key)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"data.{key}={value} must be in [0, 1)")
+        if self.val_path is None and self.val_fraction == 0.0:
+            raise ValueError("data.val_fraction=0.0 needs data.val_path (held-out files)")
+        if self.test_path is None and self.test_fraction == 0.0:
+            raise ValueError("data.test_fraction=0.0 needs data.test_path (held-out files)")
+        if self.val_fraction + self.test_fraction >= 1.0:
+            raise ValueError(
+                f"data.val_fraction + data.test_fraction = "
+                f"{self.val_fraction + self.test_fraction} leaves no training documents"
+            )
+        for key in ("seq_len", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"data.{key}={getattr(self, key)} must be at least 1")
+        if self.max_tokens < 0:
+            raise ValueError(f"data.max_tokens={self.max_tokens} must be >= 0 (0: no cap)")
+        if self.num_workers < 0:
+            raise ValueError(f"data.num_workers={self.num_workers} must be >= 0")
