@@ -22,7 +22,7 @@ _LAZY = {
     "MODALITIES": "longseq.plugins",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = ["MODALITIES", "TASKS", "LanguageModel", "ModelConfig", "SamplingConfig", "generate"]
 
 
 def __getattr__(name: str) -> Any:

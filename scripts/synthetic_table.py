@@ -28,7 +28,7 @@ def run_cell(task: str, model: str, args: argparse.Namespace) -> dict:
            "trainer.enable_progress_bar=false", *args.overrides]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     row = {"task": task, "model": model, "command": " ".join(cmd), "seconds": round(seconds, 1),
            "returncode": proc.returncode}

@@ -12,16 +12,18 @@ import torch
 
 from longseq.kernels.dispatch import choose_backend
 from longseq.kernels.fftconv import fftconv_h3_ref, fftconv_ref, triton_unsupported
-from longseq.kernels.ssm.reference import (
-    s4d_discretize_ref as s4d_discretize,
-    s4d_kernel_ref as s4d_kernel,
-    s4d_state_ref as s4d_state,
-    s4d_step_ref as s4d_step,
-    shift_kernel_ref as shift_kernel,
-    shift_state_ref as shift_state,
-    shift_step_ref as shift_step,
-)
+from longseq.kernels.ssm import reference as _ssm_ref
 from longseq.kernels.ssm.state_passing import state_passing_conv
+
+
+# The SSM ops have only their reference so far: the public op name is the reference itself.
+s4d_discretize = _ssm_ref.s4d_discretize_ref
+s4d_kernel = _ssm_ref.s4d_kernel_ref
+s4d_state = _ssm_ref.s4d_state_ref
+s4d_step = _ssm_ref.s4d_step_ref
+shift_kernel = _ssm_ref.shift_kernel_ref
+shift_state = _ssm_ref.shift_state_ref
+shift_step = _ssm_ref.shift_step_ref
 
 
 def fftconv(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = None) -> torch.Tensor:

@@ -14,16 +14,16 @@ from longseq.models.lm import LanguageModel
 from longseq.models.s4d import S4D
 
 __all__ = [
+    "H3",
+    "S4D",
     "AttentionConfig",
     "Block",
     "CausalSelfAttention",
-    "H3",
     "Hyena",
     "HyenaConfig",
     "InferenceCache",
     "LanguageModel",
     "ModelConfig",
-    "S4D",
     "SSMConfig",
     "SamplingConfig",
     "build_mixer",

@@ -57,7 +57,7 @@ class LanguageModel(nn.Module):
         # GPT-2 style: residual output projections of attention and the MLP scaled by depth
         scaled = std / math.sqrt(2 * self.config.n_layer)
         for name, p in self.named_parameters():
-            if name.endswith("out_proj.weight") or name.endswith("fc2.weight"):
+            if name.endswith(("out_proj.weight", "fc2.weight")):
                 nn.init.normal_(p, std=scaled)
 
     def _embed(self, input_ids: torch.Tensor, offset: int) -> torch.Tensor:

@@ -12,7 +12,7 @@ class MLP(nn.Module):
 
     def __init__(self, d_model: int, ratio: float) -> None:
         super().__init__()
-        hidden = int(round(ratio * d_model))
+        hidden = round(ratio * d_model)
         self.fc1 = nn.Linear(d_model, hidden)
         self.fc2 = nn.Linear(hidden, d_model)
 

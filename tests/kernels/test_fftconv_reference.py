@@ -36,7 +36,7 @@ def test_fftconv_rejects_channel_mismatch() -> None:
 
 
 def _h3_inner_loops(q, k, v, K, D, head_dim):
-    Bsz, C, L = q.shape
+    _Bsz, C, _L = q.shape
     H = C // head_dim
     y = torch.zeros_like(q)
     for h in range(H):

@@ -10,19 +10,19 @@ from longseq.models import LanguageModel, ModelConfig, SSMConfig
 V = 23
 
 CASES = {
-    "h3": dict(mixer="h3"),
-    "h3_head_dim2": dict(mixer="h3", ssm=SSMConfig(d_state=8, head_dim=2)),
-    "h3_zoh_inv": dict(mixer="h3", ssm=SSMConfig(d_state=8, measure="diag", disc="zoh")),
-    "s4d": dict(mixer="s4d"),
-    "hyena": dict(mixer="hyena"),
-    "attention": dict(mixer="attention", max_position_embeddings=64),
-    "hybrid": dict(mixer="h3", attn_layer_idx=[1]),
-    "hybrid_hyena": dict(mixer="hyena", attn_layer_idx=[0]),
+    "h3": {"mixer": "h3"},
+    "h3_head_dim2": {"mixer": "h3", "ssm": SSMConfig(d_state=8, head_dim=2)},
+    "h3_zoh_inv": {"mixer": "h3", "ssm": SSMConfig(d_state=8, measure="diag", disc="zoh")},
+    "s4d": {"mixer": "s4d"},
+    "hyena": {"mixer": "hyena"},
+    "attention": {"mixer": "attention", "max_position_embeddings": 64},
+    "hybrid": {"mixer": "h3", "attn_layer_idx": [1]},
+    "hybrid_hyena": {"mixer": "hyena", "attn_layer_idx": [0]},
 }
 
 
 def make_model(name: str, **extra) -> LanguageModel:
-    kw = dict(d_model=16, n_layer=2, vocab_size=V, embed_dropout=0.0, ssm=SSMConfig(d_state=8))
+    kw = {"d_model": 16, "n_layer": 2, "vocab_size": V, "embed_dropout": 0.0, "ssm": SSMConfig(d_state=8)}
     kw.update(CASES[name])
     kw.update(extra)
     torch.manual_seed(0)

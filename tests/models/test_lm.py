@@ -10,7 +10,7 @@ from longseq.models.generation import filter_logits
 
 
 def tiny(**kw) -> LanguageModel:
-    base = dict(d_model=16, n_layer=2, vocab_size=11, ssm=SSMConfig(d_state=8))
+    base = {"d_model": 16, "n_layer": 2, "vocab_size": 11, "ssm": SSMConfig(d_state=8)}
     base.update(kw)
     torch.manual_seed(0)
     return LanguageModel(ModelConfig(**base))
