@@ -15,7 +15,6 @@ from longseq.kernels.fftconv import fftconv_h3_ref, fftconv_ref, triton_unsuppor
 from longseq.kernels.ssm import reference as _ssm_ref
 from longseq.kernels.ssm.state_passing import state_passing_conv
 
-
 # The SSM ops have only their reference so far: the public op name is the reference itself.
 s4d_discretize = _ssm_ref.s4d_discretize_ref
 s4d_kernel = _ssm_ref.s4d_kernel_ref
