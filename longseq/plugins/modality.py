@@ -88,3 +88,55 @@ class Modality(Protocol):
     def write(self, content: Any, path: Path) -> Path:
         """Write generated (decoded) content to ``path`` (FASTA, WAV, text…); returns the path."""
         ...
+
+
+@runtime_checkable
+class TokenWindows(Protocol):
+    """Fixed-length token windows read by random access (what
+    :meth:`RandomAccessModality.windows` returns): a map-style dataset whose item ``i`` is an
+    int64 ``np.ndarray`` of the window's ids, the same item for the same ``i`` in every epoch and
+    every worker."""
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The tokenizer that encoded the windows (saved with the model)."""
+        ...
+
+    def __len__(self) -> int:
+        """Number of windows."""
+        ...
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        """Window ``index``: int64 ids [length]."""
+        ...
+
+
+@runtime_checkable
+class RandomAccessModality(Protocol):
+    """Optional capability of a modality whose data is too large to read whole (e.g. a
+    multi-gigabase genome): token windows sampled by random access. The ``lm`` task uses it
+    with ``data.sampling=random_windows``; a modality without these methods supports only
+    ``data.sampling=sequential``.
+
+    The data at a path is a set of named contigs (sequences); a region is a ``(contig, start,
+    end)`` range of positions, 0-based and half-open.
+    """
+
+    def contig_lengths(self, path: str) -> dict[str, int]:
+        """Length of every contig at ``path``, without reading the contigs. Raises
+        :class:`DataError` naming the file when it cannot be opened for random access."""
+        ...
+
+    def windows(
+        self,
+        path: str,
+        length: int,
+        num_samples: int,
+        seed: int = 0,
+        regions: Sequence[tuple[str, int, int]] | None = None,
+    ) -> TokenWindows:
+        """``num_samples`` windows of ``length`` ids drawn (seeded by ``seed`` and the index)
+        from ``regions`` (``None``: every contig whole), each window inside one region, regions
+        picked in proportion to their length. Raises :class:`DataError` when no region holds a
+        window."""
+        ...

@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,10 @@ class GenomeWindows:
 
     Item ``i`` is a window of ``length`` ids whose start is drawn uniformly from all valid
     start positions in the genome, so contigs are picked in proportion to their length
-    (``length - window + 1`` starts each; contigs shorter than a window are never picked). The
+    (``length - window + 1`` starts each; contigs shorter than a window are never picked).
+    ``regions`` restricts the draw to ``(contig, start, end)`` ranges (e.g. the training part of
+    every contig): a window then lies wholly inside one region, regions picked in proportion to
+    their length in the same way. The
     draw is seeded by ``(seed, i)``: an item is the same in every epoch and every worker. With
     ``reverse_complement_prob`` > 0 a window is read off the other strand with that probability.
     Items are int64 ``np.ndarray`` [length], ready for a torch ``DataLoader``.
@@ -163,6 +167,11 @@ class GenomeWindows:
         num_samples: the dataset's length.
         seed: base seed of the draws.
         reverse_complement_prob: probability of returning the reverse-complement strand.
+        regions: ``(contig, start, end)`` ranges (0-based, half-open) to draw windows from;
+            ``None``: every contig whole.
+
+    Raises:
+        DataError: a region outside its contig, or no region (contig) holds a window.
     """
 
     def __init__(
@@ -173,6 +182,7 @@ class GenomeWindows:
         num_samples: int,
         seed: int = 0,
         reverse_complement_prob: float = 0.0,
+        regions: Sequence[tuple[str, int, int]] | None = None,
     ) -> None:
         self.genome = genome if isinstance(genome, IndexedGenome) else IndexedGenome(genome)
         if length < 1 or num_samples < 1:
@@ -185,11 +195,22 @@ class GenomeWindows:
         self.seed = seed
         self.reverse_complement_prob = reverse_complement_prob
         self.names = list(self.genome.contigs)
-        starts = np.array([max(n - length + 1, 0) for n in self.genome.contigs.values()])
+        if regions is None:
+            self.regions = [(name, 0, n) for name, n in self.genome.contigs.items()]
+        else:
+            self.regions = [(str(c), int(a), int(b)) for c, a, b in regions]
+        for contig, begin, end in self.regions:
+            size = self.genome.contigs.get(contig)
+            if size is None or not 0 <= begin <= end <= size:
+                raise DataError(
+                    f"{self.genome.path}: region {contig}:{begin}-{end} is outside the genome"
+                )
+        starts = np.array([max(end - begin - length + 1, 0) for _, begin, end in self.regions])
         if starts.sum() == 0:
-            longest = max(self.genome.contigs.values())
+            kind = "contig" if regions is None else "region"
+            longest = max((end - begin for _, begin, end in self.regions), default=0)
             raise DataError(
-                f"{self.genome.path}: no contig holds a window of {length} bases "
+                f"{self.genome.path}: no {kind} holds a window of {length} bases "
                 f"(longest is {longest})"
             )
         self._cum_starts = np.cumsum(starts)
@@ -203,10 +224,11 @@ class GenomeWindows:
             raise IndexError(f"index {index} out of range for {self.num_samples} windows")
         rng = np.random.default_rng((self.seed, index))
         flat = int(rng.integers(int(self._cum_starts[-1])))
-        contig = int(np.searchsorted(self._cum_starts, flat, side="right"))
-        start = flat - (int(self._cum_starts[contig - 1]) if contig else 0)
+        region = int(np.searchsorted(self._cum_starts, flat, side="right"))
+        offset = flat - (int(self._cum_starts[region - 1]) if region else 0)
         flip = bool(rng.random() < self.reverse_complement_prob)
-        return self.names[contig], start, flip
+        contig, begin, _ = self.regions[region]
+        return contig, begin + offset, flip
 
     def __getitem__(self, index: int) -> np.ndarray:
         contig, start, flip = self.locate(index)

@@ -188,10 +188,24 @@ class GenomicsModality:
             name = f"{document.name}:{start}-{end}"
             yield Document(name=name, content=sequence[start:end], label=document.label)
 
-    def windows(self, path: str, length: int, num_samples: int, seed: int = 0) -> GenomeWindows:
-        """Training windows sampled across the contigs of the FASTA genome at ``path``, read by
-        random access (for genomes too large to concatenate in memory); the tokenizer is
-        :meth:`fit_tokenizer`'s, the strand flips with ``reverse_complement``."""
+    def contig_lengths(self, path: str) -> dict[str, int]:
+        """Bases in each contig of the FASTA genome at ``path``, from its index (no sequence
+        is read); the random-access capability of :class:`~longseq.plugins.modality.
+        RandomAccessModality`."""
+        return dict(IndexedGenome(path, cache_dir=self.config.cache_dir).contigs)
+
+    def windows(
+        self,
+        path: str,
+        length: int,
+        num_samples: int,
+        seed: int = 0,
+        regions: Sequence[tuple[str, int, int]] | None = None,
+    ) -> GenomeWindows:
+        """Training windows sampled across the contigs of the FASTA genome at ``path`` (or
+        within ``regions``, ``(contig, start, end)`` ranges), read by random access (for genomes
+        too large to concatenate in memory); the tokenizer is :meth:`fit_tokenizer`'s, the
+        strand flips with ``reverse_complement``."""
         genome = IndexedGenome(path, cache_dir=self.config.cache_dir)
         return GenomeWindows(
             genome,
@@ -200,6 +214,7 @@ class GenomicsModality:
             num_samples=num_samples,
             seed=seed,
             reverse_complement_prob=0.5 if self.config.reverse_complement else 0.0,
+            regions=regions,
         )
 
     def fit_tokenizer(self, documents: Iterable[Document]) -> DNATokenizer:

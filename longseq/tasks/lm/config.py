@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LMDataConfig"]
+__all__ = ["SAMPLING", "LMDataConfig"]
+
+SAMPLING: tuple[str, ...] = ("sequential", "random_windows")
+"""How training examples are drawn: ``sequential`` windows over the concatenated token stream,
+or ``random_windows`` read by random access (a modality with the ``windows`` capability)."""
 
 
 @dataclass
@@ -26,6 +30,17 @@ class LMDataConfig:
     under ``cache_dir`` (``null``: ``$LONGSEQ_CACHE`` or ``~/.cache/longseq``), keyed by the
     files, their sizes and mtimes, the modality and these options. ``max_tokens`` caps the
     training stream (0: no cap). Examples are contiguous windows of ``seq_len + 1`` tokens.
+
+    ``sampling=random_windows`` reads nothing whole, for data too large to concatenate (a
+    multi-gigabase genome): the modality must offer random access
+    (:class:`~longseq.plugins.modality.RandomAccessModality`), and ``path`` names one file of
+    contigs. The last ``test_fraction`` of every contig is the test region, the
+    ``val_fraction`` before it the validation region, the rest trains (a ``val_path`` /
+    ``test_path`` file is held out whole instead, and no fraction of ``path`` is taken for it).
+    Each training epoch draws ``windows_per_epoch`` fresh windows of ``seq_len + 1`` tokens
+    across the training regions (in proportion to their length), seeded by ``seed`` and the
+    epoch; validation and test are ``eval_windows`` fixed windows each from their regions, so
+    no held-out token is trained on. ``cache_dir`` and ``max_tokens`` apply to ``sequential``.
     """
 
     path: str = ""
@@ -39,6 +54,9 @@ class LMDataConfig:
     seed: int = 0
     cache_dir: str | None = None
     num_workers: int = 0
+    sampling: str = "sequential"
+    windows_per_epoch: int = 1024
+    eval_windows: int = 128
 
     def validate(self) -> None:
         """Raise ValueError naming the ``data.<key>`` at fault."""
@@ -64,3 +82,15 @@ class LMDataConfig:
             raise ValueError(f"data.max_tokens={self.max_tokens} must be >= 0 (0: no cap)")
         if self.num_workers < 0:
             raise ValueError(f"data.num_workers={self.num_workers} must be >= 0")
+        if self.sampling not in SAMPLING:
+            raise ValueError(
+                f"data.sampling={self.sampling!r} must be one of {', '.join(SAMPLING)}"
+            )
+        for key in ("windows_per_epoch", "eval_windows"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"data.{key}={getattr(self, key)} must be at least 1")
+        if self.sampling == "random_windows" and self.max_tokens:
+            raise ValueError(
+                f"data.max_tokens={self.max_tokens} caps the sequential token stream; with "
+                "data.sampling=random_windows set data.windows_per_epoch instead"
+            )

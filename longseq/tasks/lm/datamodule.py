@@ -4,27 +4,40 @@ Each split's token stream is cut into contiguous windows of ``seq_len + 1`` toke
 by one (window i starts at token ``i * seq_len``): the model reads the first ``seq_len`` and is
 trained on the next token at every position. The last window of a split may be short; its
 missing positions are padded and take no loss and no accuracy.
+
+With ``data.sampling=random_windows`` the examples are windows read by random access instead
+(:mod:`longseq.tasks.lm.windows`): every training epoch draws ``windows_per_epoch`` fresh ones
+(:class:`EpochWindowSampler`), validation and test read a fixed set from held-out regions.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import lightning
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
+from longseq.plugins.modality import DataError, TokenWindows
 from longseq.plugins.registry import TaskData, build_modality
 from longseq.tasks import IGNORE_INDEX
 from longseq.tasks.lm.config import LMDataConfig
 from longseq.tasks.lm.corpus import prepare_corpus
+from longseq.tasks.lm.windows import EPOCH_SPAN, prepare_windows
 
 if TYPE_CHECKING:
     from longseq.configs.schema import TrainConfig
 
-__all__ = ["LMDataModule", "WindowDataset", "build_lm_data"]
+__all__ = [
+    "EpochWindowSampler",
+    "LMDataModule",
+    "RandomWindowDataset",
+    "WindowDataset",
+    "build_lm_data",
+]
 
 
 class WindowDataset(Dataset[dict[str, torch.Tensor]]):
@@ -55,35 +68,100 @@ class WindowDataset(Dataset[dict[str, torch.Tensor]]):
         return {"input_ids": input_ids, "targets": targets, "metric_mask": targets != IGNORE_INDEX}
 
 
-class LMDataModule(lightning.LightningDataModule):
-    """Train/val/test windows over the streams in ``splits`` (``"train"``, ``"val"``, ``"test"``).
+class RandomWindowDataset(Dataset[dict[str, torch.Tensor]]):
+    """Next-token examples from random-access windows of ``seq_len + 1`` ids (no padding).
 
-    Batches are dicts ``{"input_ids": [B, L] int64, "targets": [B, L] int64,
-    "metric_mask": [B, L] bool}`` with L = ``cfg.seq_len``. The training loader reshuffles the
-    windows every epoch from a generator seeded with ``cfg.seed``.
+    Item i: ``input_ids`` [seq_len] int64 (the window's first ``seq_len`` ids), ``targets``
+    [seq_len] int64 (its last ``seq_len``), ``metric_mask`` [seq_len] bool (all True).
     """
 
-    def __init__(self, splits: dict[str, np.ndarray], cfg: LMDataConfig, pad_id: int) -> None:
+    def __init__(self, windows: TokenWindows) -> None:
+        self.windows = windows
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        ids = torch.from_numpy(np.asarray(self.windows[index], dtype=np.int64))
+        targets = ids[1:].clone()
+        return {
+            "input_ids": ids[:-1].clone(),
+            "targets": targets,
+            "metric_mask": torch.ones_like(targets, dtype=torch.bool),
+        }
+
+
+class EpochWindowSampler(Sampler[int]):
+    """Indices of ``per_epoch`` fresh random windows per epoch: epoch ``e`` yields
+    ``e * per_epoch ... (e + 1) * per_epoch - 1`` (each index is its own seeded draw, so no
+    shuffle is needed). Lightning calls :meth:`set_epoch` before every training epoch, so a
+    resumed run continues with the windows it would have drawn."""
+
+    def __init__(self, per_epoch: int) -> None:
+        self.per_epoch = per_epoch
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the windows of ``epoch`` next."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.per_epoch
+
+    def __iter__(self) -> Iterator[int]:
+        first = (self.epoch % EPOCH_SPAN) * self.per_epoch
+        return iter(range(first, first + self.per_epoch))
+
+
+class LMDataModule(lightning.LightningDataModule):
+    """Train/val/test windows over the data in ``splits`` (``"train"``, ``"val"``, ``"test"``).
+
+    With ``cfg.sampling=sequential`` each split is a token stream (``np.ndarray``) cut into
+    :class:`WindowDataset` windows, and the training loader reshuffles them every epoch from a
+    generator seeded with ``cfg.seed``. With ``random_windows`` each split is a
+    :class:`~longseq.plugins.modality.TokenWindows` of ``seq_len + 1`` ids (see
+    :func:`~longseq.tasks.lm.windows.prepare_windows`); training reads ``windows_per_epoch``
+    fresh ones per epoch through :class:`EpochWindowSampler`, ``pad_id`` is unused.
+
+    Batches are dicts ``{"input_ids": [B, L] int64, "targets": [B, L] int64,
+    "metric_mask": [B, L] bool}`` with L = ``cfg.seq_len``.
+    """
+
+    def __init__(
+        self, splits: Mapping[str, np.ndarray | TokenWindows], cfg: LMDataConfig, pad_id: int
+    ) -> None:
         super().__init__()
         cfg.validate()
         self.cfg = cfg
-        self.datasets = {
-            name: WindowDataset(tokens, cfg.seq_len, pad_id) for name, tokens in splits.items()
-        }
+        self.datasets: dict[str, Dataset[dict[str, torch.Tensor]]]
+        if cfg.sampling == "random_windows":
+            self.datasets = {
+                name: RandomWindowDataset(windows)  # type: ignore[arg-type]
+                for name, windows in splits.items()
+            }
+        else:
+            self.datasets = {
+                name: WindowDataset(tokens, cfg.seq_len, pad_id)  # type: ignore[arg-type]
+                for name, tokens in splits.items()
+            }
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        sampler: Sampler[int] | None = None
+        if split == "train" and self.cfg.sampling == "random_windows":
+            sampler, shuffle = EpochWindowSampler(self.cfg.windows_per_epoch), False
         generator = torch.Generator().manual_seed(self.cfg.seed) if shuffle else None
         return DataLoader(
             self.datasets[split],
             batch_size=self.cfg.batch_size,
             shuffle=shuffle,
+            sampler=sampler,
             generator=generator,
             num_workers=self.cfg.num_workers,
             persistent_workers=self.cfg.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled training windows."""
+        """Shuffled training windows (fresh random windows each epoch with random_windows)."""
         return self._loader("train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
@@ -99,7 +177,8 @@ def build_lm_data(cfg: TrainConfig) -> TaskData:
     """The ``lm`` task: corpus (cached), tokenizer and data module from ``cfg``.
 
     Raises:
-        ConfigError: ``data`` is not the ``lm`` data group, or the modality is missing/invalid.
+        ConfigError: ``data`` is not the ``lm`` data group, the modality is missing/invalid, or
+            ``data.sampling=random_windows`` with a modality that has no random access.
         DataError: the files cannot be read into a corpus (one line naming the path).
     """
     from longseq.configs.diagnose import ConfigError
@@ -113,8 +192,19 @@ def build_lm_data(cfg: TrainConfig) -> TaskData:
         modality = build_modality(cfg.modality)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    corpus = prepare_corpus(modality, cfg.modality, cfg.data)
-    tokenizer = corpus.tokenizer
+    if cfg.data.sampling == "random_windows":
+        try:
+            windows = prepare_windows(modality, cfg.data)
+        except DataError:
+            raise
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        tokenizer = windows.tokenizer
+        splits: Mapping[str, np.ndarray | TokenWindows] = windows.windows
+    else:
+        corpus = prepare_corpus(modality, cfg.modality, cfg.data)
+        tokenizer = corpus.tokenizer
+        splits = corpus.splits
     pad_id = int(getattr(tokenizer, "pad_id", tokenizer.eos_id))
-    datamodule = LMDataModule(corpus.splits, cfg.data, pad_id)
+    datamodule = LMDataModule(splits, cfg.data, pad_id)
     return TaskData(datamodule, tokenizer.vocab_size, tokenizer)
