@@ -4,6 +4,8 @@ The public API, imported lazily so ``longseq --help`` stays fast:
 
 - models: :class:`LanguageModel`, :class:`ModelConfig`, :func:`generate`, :class:`SamplingConfig`
 - registries: :data:`TASKS`, :data:`MODALITIES`
+- runs: :func:`load` (a trained run directory back as model, tokenizer, modality, config),
+  :class:`Loaded`
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ _LAZY = {
     "generate": "longseq.models",
     "TASKS": "longseq.plugins",
     "MODALITIES": "longseq.plugins",
+    "load": "longseq.runs",
+    "Loaded": "longseq.runs",
 }
 
-__all__ = ["MODALITIES", "TASKS", "LanguageModel", "ModelConfig", "SamplingConfig", "generate"]
+__all__ = ["MODALITIES", "TASKS", "LanguageModel", "Loaded", "ModelConfig", "SamplingConfig", "generate", "load"]
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from omegaconf import OmegaConf
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from longseq.configs.schema import TrainConfig
+    from longseq.runs import Loaded
 
 __all__ = ["main"]
 
@@ -86,6 +87,83 @@ def train(run_dir: Path | None, overrides: tuple[str, ...]) -> None:
     accuracy = metrics.get("test/accuracy")
     shown = "n/a" if accuracy is None else f"{accuracy:.4f}"
     click.echo(f"test accuracy: {shown} ({metrics['wall_clock_s']:.1f} s)")
+
+
+# Modalities whose generated content is a file, and the extension of the default output path.
+_FILE_OUTPUTS = {"genomics": ".fa", "audio": ".wav"}
+
+
+def _read_prompt(loaded: Loaded, prompt: str | None, prompt_file: Path | None) -> Any:
+    """The prompt's content: the text given, or the file's (read by the modality for audio,
+    whitespace dropped for DNA)."""
+    modality = loaded.modality
+    name = modality.name if modality is not None else None
+    if prompt_file is None:
+        if name == "audio":
+            _fail("an audio run takes its prompt as a WAV file: use --prompt-file PATH")
+        return prompt
+    if modality is not None and name == "audio":
+        return next(iter(modality.read(str(prompt_file)))).content
+    try:
+        text = prompt_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"{prompt_file}: cannot read the prompt ({' '.join(str(exc).split())})")
+    if name == "genomics":
+        lines = [line for line in text.splitlines() if not line.startswith(">")]
+        return "".join("".join(lines).split())
+    return text
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--prompt", default=None, help="Prompt text (synthetic runs: whitespace-separated ids).")
+@click.option("--prompt-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Read the prompt from this file instead (audio runs: a WAV file).")
+@click.option("--max-new-tokens", default=64, show_default=True, type=click.IntRange(min=0),
+              help="Tokens to generate after the prompt.")
+@click.option("--temperature", default=1.0, show_default=True, help="Softmax temperature (> 0).")
+@click.option("--top-k", default=0, show_default=True, help="Keep the k most likely tokens (0: all).")
+@click.option("--top-p", default=1.0, show_default=True, help="Nucleus sampling mass (1: off).")
+@click.option("--greedy", is_flag=True, help="Always take the most likely token.")
+@click.option("--seed", default=None, type=int, help="Seed the sampler (same seed, same output).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the result here with the modality's writer (default for genomics and "
+              "audio: RUN_DIR/generated.fa / .wav; text and code print to stdout).")
+def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_new_tokens: int,
+             temperature: float, top_k: int, top_p: float, greedy: bool, seed: int | None,
+             output: Path | None) -> None:
+    """Continue a prompt with the model trained in RUN_DIR (prefill, then cached decoding)."""
+    if (prompt is None) == (prompt_file is None):
+        _fail("give exactly one of --prompt TEXT or --prompt-file PATH")
+    import torch
+
+    from longseq.models.generation import SamplingConfig
+    from longseq.models.generation import generate as generate_ids
+    from longseq.runs import decode_ids, encode_prompt, load
+
+    try:
+        loaded = load(run_dir)
+        ids = encode_prompt(loaded, _read_prompt(loaded, prompt, prompt_file))
+        sampling = SamplingConfig(greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p)
+        eos = loaded.tokenizer.eos_id if loaded.tokenizer is not None else None
+        out = generate_ids(loaded.model, torch.tensor([ids], dtype=torch.long), max_new_tokens,
+                           sampling=sampling, seed=seed, eos_token_id=eos)
+        content = decode_ids(loaded, [int(i) for i in out[0].tolist()])
+        name = loaded.modality.name if loaded.modality is not None else None
+        if output is None and name in _FILE_OUTPUTS:
+            output = run_dir / f"generated{_FILE_OUTPUTS[name]}"
+        if output is None:
+            click.echo(content)
+            return
+        if loaded.modality is not None:
+            written = loaded.modality.write(content, output)
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(f"{content}\n")
+            written = output
+    except (ValueError, OSError) as exc:
+        _fail(" ".join(str(exc).split()))
+    click.echo(f"wrote {written}")
 
 
 @main.group()
