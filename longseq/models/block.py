@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 from torch import nn
 
@@ -12,6 +14,19 @@ from longseq.models.h3 import H3
 from longseq.models.hyena import Hyena
 from longseq.models.mlp import MLP
 from longseq.models.s4d import S4D
+
+
+class Mixer(Protocol):
+    """What every sequence mixer provides: convolution/parallel mode (which fills a fresh state
+    when given one: prefill), a fresh state, and a one-token step."""
+
+    def __call__(self, x: torch.Tensor, state: LayerState | None = None) -> torch.Tensor: ...
+
+    def init_state(
+        self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype
+    ) -> LayerState: ...
+
+    def step(self, x: torch.Tensor, state: LayerState, offset: int) -> torch.Tensor: ...
 
 
 def build_mixer(kind: str, cfg: ModelConfig) -> nn.Module:
@@ -34,7 +49,7 @@ class Block(nn.Module):
         super().__init__()
         self.kind = kind
         self.norm1 = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
-        self.mixer = build_mixer(kind, cfg)
+        self.mixer: Mixer = build_mixer(kind, cfg)  # type: ignore[assignment]
         self.drop = nn.Dropout(cfg.resid_dropout)
         self.mlp: MLP | None = None
         if cfg.mlp_ratio > 0:

@@ -6,7 +6,7 @@ hydra schema in ``longseq.configs`` reuses them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 MIXERS = ("h3", "s4d", "hyena", "attention")
@@ -122,7 +122,7 @@ class ModelConfig:
 
 
 def _build(cls: type, d: dict[str, Any], where: str) -> Any:
-    names = set(cls.__dataclass_fields__)
+    names = {f.name for f in fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
         raise ValueError(f"unknown key(s) {unknown} in {where}; valid: {sorted(names)}")

@@ -34,6 +34,9 @@ class Sin(nn.Module):
 class ImplicitFilter(nn.Module):
     """h[c, l] = MLP(features(l / l_max))[c] * (exp(-|delta_c| l / l_max)) for ``channels`` filters."""
 
+    bands: torch.Tensor
+    deltas: torch.Tensor
+
     def __init__(self, channels: int, cfg: HyenaConfig) -> None:
         super().__init__()
         if cfg.emb_dim < 3 or cfg.emb_dim % 2 == 0:
@@ -106,7 +109,10 @@ class Hyena(nn.Module):
         """One token at position ``offset``: u [B, C] -> [B, C]; cost O(offset * C)."""
         z = self.in_proj(u)  # [B, 3C]
         taps = torch.cat([state.window, z.unsqueeze(-1).to(state.window.dtype)], dim=-1)  # [B, 3C, short]
-        zc = (taps * self.short_filter.weight.squeeze(1)).sum(-1) + self.short_filter.bias
+        bias = self.short_filter.bias
+        zc = (taps * self.short_filter.weight.squeeze(1)).sum(-1)
+        if bias is not None:
+            zc = zc + bias
         state.window.copy_(taps[..., 1:])
         x0, x1, v = zc.split(self.d_model, dim=1)
         g = x1 * v

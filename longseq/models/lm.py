@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -41,6 +41,7 @@ class LanguageModel(nn.Module):
         )
         self.drop = nn.Dropout(cfg.embed_dropout)
         self.layers = nn.ModuleList(Block(kind, cfg) for kind in cfg.layer_mixers())
+        self.blocks = cast(list[Block], list(self.layers))  # typed view of the same modules
         self.norm_f = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
         self._init_weights()
 
@@ -52,8 +53,9 @@ class LanguageModel(nn.Module):
                 continue
             if isinstance(module, (nn.Linear, nn.Embedding)):
                 nn.init.normal_(module.weight, std=std)
-                if getattr(module, "bias", None) is not None:
-                    nn.init.zeros_(module.bias)
+                bias = getattr(module, "bias", None)
+                if isinstance(bias, torch.Tensor):
+                    nn.init.zeros_(bias)
         # GPT-2 style: residual output projections of attention and the MLP scaled by depth
         scaled = std / math.sqrt(2 * self.config.n_layer)
         for name, p in self.named_parameters():
@@ -100,7 +102,7 @@ class LanguageModel(nn.Module):
         """A fresh inference cache for ``batch_size`` sequences of up to ``max_len`` tokens."""
         device = self.embedding.weight.device
         dtype = dtype or self.embedding.weight.dtype
-        states = [layer.init_state(batch_size, max_len, device, dtype) for layer in self.layers]
+        states = [block.init_state(batch_size, max_len, device, dtype) for block in self.blocks]
         return InferenceCache(states=states, batch_size=batch_size, max_len=max_len)
 
     def step(self, input_ids: torch.Tensor, cache: InferenceCache) -> torch.Tensor:
@@ -108,16 +110,16 @@ class LanguageModel(nn.Module):
         cache.check_room(1)
         offset = cache.seqlen_offset
         h = self._embed(input_ids.unsqueeze(1), offset).squeeze(1)
-        for layer, state in zip(self.layers, cache.states):
-            h = layer.step(h, state, offset)
+        for block, state in zip(self.blocks, cache.states):
+            h = block.step(h, state, offset)
         cache.seqlen_offset = offset + 1
         return self._logits(h)
 
     def ssm_parameters(self) -> list[nn.Parameter]:
         """Parameters that get the SSM learning rate and no weight decay (dt, A, B of every SSM)."""
         params: list[nn.Parameter] = []
-        for layer in self.layers:
-            fn = getattr(layer.mixer, "ssm_parameters", None)
+        for block in self.blocks:
+            fn = getattr(block.mixer, "ssm_parameters", None)
             if fn is not None:
                 params.extend(fn())
         return params
