@@ -48,11 +48,11 @@ def main() -> None:
         for L in args.lengths:
             u = torch.randn(1, L, D, requires_grad=True)
 
-            def fwd() -> None:
+            def fwd(layer: torch.nn.Module = layer, u: torch.Tensor = u) -> None:
                 with torch.no_grad():
                     layer(u)
 
-            def fwd_bwd() -> None:
+            def fwd_bwd(layer: torch.nn.Module = layer, u: torch.Tensor = u) -> None:
                 layer(u).sum().backward()
 
             print(f"| {name} | {L} | {median_s(fwd, args.repeats):.4f} | {median_s(fwd_bwd, args.repeats):.4f} |", flush=True)
