@@ -17,6 +17,16 @@ class DataError(ValueError):
     """Bad user data. The message is one line and names the file (and record) at fault."""
 
 
+def label_from_path(file: Path, label_by: str) -> str | None:
+    """A document's class label from its file: ``"directory"`` -> parent folder name,
+    ``"stem"`` -> file name before the first dot, anything else (``"none"``) -> None."""
+    if label_by == "directory":
+        return file.parent.name
+    if label_by == "stem":
+        return file.name.split(".")[0]
+    return None
+
+
 @dataclass
 class Document:
     """One unit of user data.

@@ -4,9 +4,6 @@ held-out regions, batches, errors, and the genomics/windows preset end to end.""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +16,9 @@ from longseq.plugins.text import TextModality
 from longseq.tasks.lm.config import LMDataConfig
 from longseq.tasks.lm.datamodule import LMDataModule
 from longseq.tasks.lm.windows import prepare_windows, split_regions
+from tests.cli_run import train_in_subprocess
 
 CONTIG_LENGTHS = {"chr1": 30_000, "chr2": 15_000, "chr3": 6_000, "chrM": 800}
-CLI = "from longseq.cli import main; main()"
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +167,6 @@ def test_window_options_are_checked(kwargs: dict, key: str) -> None:
 
 
 def test_windows_preset_trains_a_few_steps(tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    env = {**os.environ, "LONGSEQ_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     overrides = [
         "experiment=genomics/windows",
         "trainer.max_steps=2",
@@ -179,18 +174,8 @@ def test_windows_preset_trains_a_few_steps(tmp_path: Path) -> None:
         "data.seq_len=256",
         "data.batch_size=4",
         "data.eval_windows=4",
-        "trainer.enable_progress_bar=false",
     ]
-    proc = subprocess.run(
-        [sys.executable, "-c", CLI, "train", "--run-dir", str(run_dir), *overrides],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    run_dir, metrics = train_in_subprocess(tmp_path, overrides)
     assert metrics["test/loss"] > 0.0
     tokenizer = json.loads((run_dir / "tokenizer" / "tokenizer.json").read_text())
     assert tokenizer["type"] == "longseq.genomics.dna"

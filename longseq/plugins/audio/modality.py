@@ -12,7 +12,7 @@ import numpy as np
 
 from longseq.plugins.audio.codec import QUANTIZATIONS, AudioTokenizer
 from longseq.plugins.audio.files import AUDIO_SUFFIXES, ErrorPolicy, read_audio, write_wav
-from longseq.plugins.modality import DataError, Document
+from longseq.plugins.modality import DataError, Document, label_from_path
 from longseq.plugins.registry import MODALITIES
 
 __all__ = ["LABEL_BY", "AudioConfig", "AudioModality", "split_clips"]
@@ -109,13 +109,6 @@ class AudioModality:
         """Messages of the files skipped so far (``on_error=skip``)."""
         return self._policy.skipped
 
-    def _label(self, file: Path) -> str | None:
-        if self.config.label_by == "directory":
-            return file.parent.name
-        if self.config.label_by == "stem":
-            return file.name.split(".")[0]
-        return None
-
     def read(self, path: str) -> Iterator[Document]:
         """Audio documents from a file, a directory (recursive) or a glob.
 
@@ -133,7 +126,7 @@ class AudioModality:
             except DataError as exc:
                 self._policy.handle(exc)
                 continue
-            label = self._label(file)
+            label = label_from_path(file, self.config.label_by)
             if clip is None:
                 count += 1
                 yield Document(name=str(file), content=samples, label=label)

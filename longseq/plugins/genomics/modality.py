@@ -14,7 +14,7 @@ from longseq.plugins.genomics.labels import labelled_intervals
 from longseq.plugins.genomics.readers import FORMATS, SUFFIXES, ErrorPolicy, read_sequences
 from longseq.plugins.genomics.sequence import FASTA_WIDTHS, reverse_complement, write_fasta
 from longseq.plugins.genomics.tokenizer import DNATokenizer
-from longseq.plugins.modality import DataError, Document
+from longseq.plugins.modality import DataError, Document, label_from_path
 from longseq.plugins.registry import MODALITIES
 
 __all__ = ["LABEL_BY", "GenomicsConfig", "GenomicsModality"]
@@ -127,13 +127,6 @@ class GenomicsModality:
         """Messages of the files and records skipped so far."""
         return self._policy.skipped
 
-    def _label(self, file: Path) -> str | None:
-        if self.config.label_by == "directory":
-            return file.parent.name
-        if self.config.label_by == "stem":
-            return file.name.split(".")[0]
-        return None
-
     def read(self, path: str) -> Iterator[Document]:
         """Sequence documents from a file, directory or glob (or BED intervals of a genome).
 
@@ -157,7 +150,7 @@ class GenomicsModality:
                 yield self._strand(document, genome.path)
             return
         for file in _sequence_files(path):
-            label = self._label(file)
+            label = label_from_path(file, self.config.label_by)
             for document in read_sequences(file, self.config.format, self._policy):
                 document.label = label
                 for piece in self._split(document):

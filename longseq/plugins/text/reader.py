@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from longseq.plugins.modality import DataError, Document
+from longseq.plugins.modality import DataError, Document, label_from_path
 from longseq.plugins.text.config import TextConfig
 
 __all__ = ["list_files", "read_documents"]
@@ -93,21 +93,13 @@ def _read_file(file: Path, cfg: TextConfig, skipped: Counter[str]) -> Iterator[D
         warnings.warn(message + ", skipped", stacklevel=2)
         skipped["undecodable"] += 1
         return
-    label = _file_label(file, cfg)
+    label = label_from_path(file, cfg.label_by)
     if file.name.lower().endswith(".jsonl"):
         yield from _jsonl_documents(file, text, cfg, skipped, label)
     elif cfg.separator is None:
         yield Document(str(file), text, label)
     else:
         yield from _separated_documents(file, text, cfg.separator, label)
-
-
-def _file_label(file: Path, cfg: TextConfig) -> str | None:
-    if cfg.label_by == "directory":
-        return file.parent.name
-    if cfg.label_by == "stem":
-        return file.name.split(".")[0]
-    return None
 
 
 def _separated_documents(
