@@ -69,7 +69,7 @@ def test_discretisations_differ_and_unknown_raises() -> None:
         s4d_discretize_ref(torch.zeros(1), torch.ones(1, 1, dtype=torch.complex64), torch.ones(1, 1, dtype=torch.complex64), "euler")
 
 
-@pytest.mark.parametrize("L,chunk", [(0, 4), (1, 4), (13, 4), (16, 4), (30, 1024)])
+@pytest.mark.parametrize("L,chunk", [(0, 4), (1, 4), (13, 4), (16, 4), (30, 1024), (37, 8192), (100, 33)])
 def test_s4d_state_equals_stepping(L: int, chunk: int) -> None:
     dA, dB, C, D = _diag_params(2)
     u = torch.randn(2, H, L, dtype=torch.float64)
