@@ -297,7 +297,8 @@ def bench_conv(lengths: str, batch: int, channels: int, device: str, dtype: str 
     """Causal sequence mixing vs L: FFT conv, state passing, direct conv, SDPA (+ fused Triton on CUDA)."""
     import torch
 
-    from longseq.bench.conv import environment, format_table, run_conv_bench, write_json, write_png
+    from longseq.bench.conv import format_table, run_conv_bench, write_png
+    from longseq.bench.timing import environment, write_json
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

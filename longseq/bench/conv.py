@@ -25,12 +25,7 @@ A method whose predicted time for one L exceeds ``time_budget_s`` is skipped wit
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import platform
-import statistics
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +33,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from longseq.bench.timing import time_ms
 from longseq.kernels.fftconv import FUSED_MAX_LEN
 from longseq.kernels.fftconv.reference import fftconv_h3_ref, fftconv_ref
 from longseq.kernels.ssm.reference import s4d_discretize_ref, s4d_kernel_ref
@@ -58,25 +54,6 @@ CUDA_METHODS = (
 )
 # how the time of a method grows with L (for skipping before a call would blow the budget)
 _GROWTH = {"direct": 2.0, "sdpa": 2.0}
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def time_ms(fn: Callable[[], object], repeats: int, device: torch.device, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` in ms over ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def copy_bandwidth_gbps(device: torch.device, nbytes: int = 1 << 28, repeats: int = 5) -> float:
@@ -297,38 +274,6 @@ def _ratios(
     }
 
 
-def environment(device: str | torch.device = "cpu") -> dict:
-    """Machine description for the report: CPU/GPU name, cores, threads, torch version, load."""
-    device = torch.device(device)
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(
-                (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu
-            )
-    except OSError:
-        pass
-    env: dict[str, Any] = {
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
-    if hasattr(os, "getloadavg"):
-        env["loadavg_1min"] = os.getloadavg()[0]
-    if device.type == "cuda":
-        env["gpu"] = torch.cuda.get_device_name(device)
-        env["cuda"] = torch.version.cuda
-        try:
-            import triton
-
-            env["triton"] = triton.__version__
-        except ImportError:
-            env["triton"] = None
-    return env
-
-
 def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
@@ -346,11 +291,6 @@ def format_table(rows: Sequence[dict]) -> str:
             f"{_fmt(r['speedup_vs_fft'], '.3g')} | {_fmt(r['GBps'], '.3g')} | {_fmt(frac, '.2g')} | {r['note']} |"
         )
     return "\n".join(lines)
-
-
-def write_json(rows: Sequence[dict], path: str | Path, env: dict | None = None) -> None:
-    """Write {"environment": env, "rows": rows} as JSON."""
-    Path(path).write_text(json.dumps({"environment": env or {}, "rows": list(rows)}, indent=1))
 
 
 def write_png(

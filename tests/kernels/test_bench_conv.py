@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from longseq.bench import conv
+from longseq.bench import conv, timing
 
 
 def test_run_conv_bench_rows_table_and_json(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_run_conv_bench_rows_table_and_json(tmp_path: Path) -> None:
     table = conv.format_table(rows)
     assert table.count("\n") == len(rows) + 1 and "chunked_scan" in table
     path = tmp_path / "bench.json"
-    conv.write_json(rows, path, conv.environment("cpu"))
+    timing.write_json(rows, path, timing.environment("cpu"))
     data = json.loads(path.read_text())
     assert data["environment"]["torch"] == torch.__version__ and len(data["rows"]) == len(rows)
 
