@@ -40,9 +40,21 @@ class CausalSelfAttention(nn.Module):
         shape = (batch_size, self.n_heads, max_len, self.head_size)
         return AttentionState(k=torch.zeros(shape, device=device, dtype=dtype), v=torch.zeros(shape, device=device, dtype=dtype))
 
-    def step(self, x: torch.Tensor, state: AttentionState, offset: int) -> torch.Tensor:
-        """One token at position ``offset``: x [B, C] -> [B, C]."""
+    def step(self, x: torch.Tensor, state: AttentionState, offset: int | torch.Tensor) -> torch.Tensor:
+        """One token at position ``offset``: x [B, C] -> [B, C].
+
+        ``offset`` as a 0-d device tensor gives the static-shape form a CUDA graph can capture:
+        the key and value are written at that index and attention runs over the whole cache
+        with the positions after it masked out (cost O(max_len) instead of O(offset)).
+        """
         q, k, v = self._heads(x.unsqueeze(1))
+        if isinstance(offset, torch.Tensor):
+            at = offset.reshape(1)
+            state.k.index_copy_(2, at, k.to(state.k.dtype))
+            state.v.index_copy_(2, at, v.to(state.v.dtype))
+            visible = (torch.arange(state.k.shape[2], device=x.device) <= offset).view(1, 1, 1, -1)
+            y = F.scaled_dot_product_attention(q, state.k, state.v, attn_mask=visible)
+            return self.out_proj(y.reshape(x.shape))
         state.k[:, :, offset : offset + 1] = k
         state.v[:, :, offset : offset + 1] = v
         y = F.scaled_dot_product_attention(q, state.k[:, :, : offset + 1], state.v[:, :, : offset + 1])

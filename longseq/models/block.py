@@ -26,7 +26,7 @@ class Mixer(Protocol):
         self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype
     ) -> LayerState: ...
 
-    def step(self, x: torch.Tensor, state: LayerState, offset: int) -> torch.Tensor: ...
+    def step(self, x: torch.Tensor, state: LayerState, offset: int | torch.Tensor) -> torch.Tensor: ...
 
 
 def build_mixer(kind: str, cfg: ModelConfig) -> nn.Module:
@@ -68,5 +68,5 @@ class Block(nn.Module):
     def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> LayerState:
         return self.mixer.init_state(batch_size, max_len, device, dtype)
 
-    def step(self, h: torch.Tensor, state: LayerState, offset: int) -> torch.Tensor:
+    def step(self, h: torch.Tensor, state: LayerState, offset: int | torch.Tensor) -> torch.Tensor:
         return self._mlp(h + self.drop(self.mixer.step(self.norm1(h), state, offset)))

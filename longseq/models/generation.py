@@ -62,10 +62,13 @@ def generate(
     sampling: SamplingConfig | None = None,
     seed: int | None = None,
     eos_token_id: int | None = None,
+    cuda_graph: bool = False,
 ) -> torch.Tensor:
     """Continue ``input_ids`` [B, L] (L >= 1) by up to ``max_new_tokens``; returns [B, L + n].
 
     Sequences that produced ``eos_token_id`` keep emitting it; generation stops early once all have.
+    ``cuda_graph=True`` (model on CUDA) replays the decode step as a captured CUDA graph
+    (:class:`~longseq.models.cuda_graph.GraphedStep`); the tokens are the same.
     """
     sampling = sampling or SamplingConfig()
     sampling.validate()
@@ -83,6 +86,11 @@ def generate(
     B, L = input_ids.shape
     cache = model.allocate_cache(B, L + max_new_tokens)
     logits = model(input_ids, cache=cache)[:, -1]
+    step = model.step
+    if cuda_graph:
+        from longseq.models.cuda_graph import GraphedStep
+
+        step = GraphedStep(model, cache).step
     out = [input_ids]
     done = torch.zeros(B, dtype=torch.bool, device=device)
     for i in range(max_new_tokens):
@@ -93,6 +101,6 @@ def generate(
         out.append(token.unsqueeze(1))
         if i + 1 == max_new_tokens or (eos_token_id is not None and bool(done.all())):
             break
-        logits = model.step(token, cache)
+        logits = step(token, cache)
     model.train(was_training)
     return torch.cat(out, dim=1)

@@ -71,8 +71,9 @@ class H3(nn.Module):
         diag = torch.zeros(batch_size, self.head_dim**2, self.n_heads, dA.shape[-1], dtype=dA.dtype, device=device)
         return H3State(shift=shift, diag=diag, dA=dA.detach(), dB=dB.detach(), C=C.detach())
 
-    def step(self, u: torch.Tensor, state: H3State, offset: int) -> torch.Tensor:
-        """One token: u [B, C] -> [B, C], advancing ``state`` in place."""
+    def step(self, u: torch.Tensor, state: H3State, offset: int | torch.Tensor) -> torch.Tensor:
+        """One token: u [B, C] -> [B, C], advancing ``state`` in place (``offset`` is not needed:
+        the layer is time-invariant, so the step has static shapes for a CUDA graph)."""
         q, k, v = self.q_proj(u), self.k_proj(u), self.v_proj(u)
         with torch.autocast(device_type=u.device.type, enabled=False):
             k_shift, shift = kernels.shift_step(

@@ -105,8 +105,12 @@ class Hyena(nn.Module):
             filter=h,
         )
 
-    def step(self, u: torch.Tensor, state: HyenaState, offset: int) -> torch.Tensor:
-        """One token at position ``offset``: u [B, C] -> [B, C]; cost O(offset * C)."""
+    def step(self, u: torch.Tensor, state: HyenaState, offset: int | torch.Tensor) -> torch.Tensor:
+        """One token at position ``offset``: u [B, C] -> [B, C]; cost O(offset * C).
+
+        ``offset`` as a 0-d device tensor gives the static-shape form a CUDA graph can capture
+        (the long convolution then runs over the whole history, masked: O(max_len * C)).
+        """
         z = self.in_proj(u)  # [B, 3C]
         taps = torch.cat([state.window, z.unsqueeze(-1).to(state.window.dtype)], dim=-1)  # [B, 3C, short]
         bias = self.short_filter.bias
@@ -116,6 +120,12 @@ class Hyena(nn.Module):
         state.window.copy_(taps[..., 1:])
         x0, x1, v = zc.split(self.d_model, dim=1)
         g = x1 * v
+        if isinstance(offset, torch.Tensor):
+            state.history.index_copy_(2, offset.reshape(1), g.unsqueeze(-1).to(state.history.dtype))
+            lag = offset - torch.arange(state.history.shape[-1], device=u.device)  # t - s
+            taps_long = state.filter[:, lag.clamp(min=0)] * (lag >= 0)
+            conv = (state.history * taps_long).sum(-1) + self.bias * g
+            return self.out_proj(x0 * conv)
         state.history[..., offset] = g
         past = state.history[..., : offset + 1]
         conv = (past * state.filter[:, : offset + 1].flip(-1)).sum(-1) + self.bias * g

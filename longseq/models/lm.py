@@ -115,6 +115,21 @@ class LanguageModel(nn.Module):
         cache.seqlen_offset = offset + 1
         return self._logits(h)
 
+    def step_at(self, input_ids: torch.Tensor, cache: InferenceCache, position: torch.Tensor) -> torch.Tensor:
+        """:meth:`step` in static-shape form, for capture in a CUDA graph: the position is a 0-d
+        int64 tensor on the model's device, nothing is read back to the host, the ids are not
+        range-checked and ``cache.seqlen_offset`` is left to the caller.
+
+        input_ids [B] -> logits [B, V]; advances every layer state in ``cache`` in place.
+        """
+        h = self.embedding(input_ids)
+        if self.pos_embedding is not None:
+            h = h + self.pos_embedding(position.reshape(1))
+        h = self.drop(h)
+        for block, state in zip(self.blocks, cache.states):
+            h = block.step(h, state, position)
+        return self._logits(h)
+
     def ssm_parameters(self) -> list[nn.Parameter]:
         """Parameters that get the SSM learning rate and no weight decay (dt, A, B of every SSM)."""
         params: list[nn.Parameter] = []

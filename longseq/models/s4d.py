@@ -38,8 +38,9 @@ class S4D(nn.Module):
         diag = torch.zeros(batch_size, self.d_model, dA.shape[-1], dtype=dA.dtype, device=device)
         return S4DState(diag=diag, dA=dA.detach(), dB=dB.detach(), C=C.detach())
 
-    def step(self, u: torch.Tensor, state: S4DState, offset: int) -> torch.Tensor:
-        """One token: u [B, C] -> [B, C], advancing ``state`` in place."""
+    def step(self, u: torch.Tensor, state: S4DState, offset: int | torch.Tensor) -> torch.Tensor:
+        """One token: u [B, C] -> [B, C], advancing ``state`` in place (``offset`` is not needed:
+        the layer is time-invariant, so the step has static shapes for a CUDA graph)."""
         with torch.autocast(device_type=u.device.type, enabled=False):
             y, diag = kernels.s4d_step(state.diag, u.float(), state.dA, state.dB, state.C, self.ssm.D.float())
             state.diag.copy_(diag)

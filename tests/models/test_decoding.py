@@ -81,3 +81,42 @@ def test_cache_overflow_and_reuse_raise() -> None:
     model(torch.zeros(1, 2, dtype=torch.long), cache=cache)
     with pytest.raises(ValueError, match="fresh"):
         model(torch.zeros(1, 2, dtype=torch.long), cache=cache)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_static_step_matches_step(name: str) -> None:
+    """step_at (position as a device tensor, the form a CUDA graph captures) = step, from a
+    prefilled cache onwards, for every layer kind."""
+    model = make_model(name)
+    L, P = 15, 5
+    ids = torch.randint(0, V, (2, L), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        full = model(ids)
+        cache = model.allocate_cache(2, L)
+        model(ids[:, :P], cache=cache)
+        outs = []
+        for t in range(P, L):
+            outs.append(model.step_at(ids[:, t], cache, torch.tensor(t)))
+            cache.seqlen_offset += 1
+    stepped = torch.stack(outs, dim=1)
+    assert (stepped - full[:, P:]).abs().max().item() <= 1e-4
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
+@pytest.mark.parametrize("name", ["h3", "hybrid", "attention", "hyena"])
+def test_cuda_graph_decoding_matches_eager(name: str) -> None:
+    from longseq.models import generate
+
+    model = make_model(name).cuda()
+    ids = torch.randint(0, V, (2, 6), generator=torch.Generator().manual_seed(5)).cuda()
+    eager = generate(model, ids, 12, seed=0)
+    graphed = generate(model, ids, 12, seed=0, cuda_graph=True)
+    assert torch.equal(eager, graphed)
+
+
+def test_cuda_graph_on_cpu_is_refused() -> None:
+    from longseq.models.cuda_graph import GraphedStep
+
+    model = make_model("h3")
+    with pytest.raises(ValueError, match="CUDA device"):
+        GraphedStep(model, model.allocate_cache(1, 4))
