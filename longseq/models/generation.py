@@ -4,10 +4,12 @@ top-p, seeded."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from longseq.models.cache import InferenceCache
 from longseq.models.lm import LanguageModel
 
 
@@ -86,7 +88,7 @@ def generate(
     B, L = input_ids.shape
     cache = model.allocate_cache(B, L + max_new_tokens)
     logits = model(input_ids, cache=cache)[:, -1]
-    step = model.step
+    step: Callable[[torch.Tensor, InferenceCache], torch.Tensor] = model.step
     if cuda_graph:
         from longseq.models.cuda_graph import GraphedStep
 
