@@ -327,9 +327,12 @@ def bench_conv(lengths: str, batch: int, channels: int, device: str, dtype: str 
 # Commands that live in their own modules (each imports its heavy dependencies lazily).
 # One line per command; keep this block sorted.
 # <commands>
+from longseq.cli_bench import bench_generate, bench_train
 from longseq.cli_complete import complete
 from longseq.cli_eval import eval_command
 
+bench.add_command(bench_generate, name="generate")
+bench.add_command(bench_train, name="train")
 main.add_command(complete, name="complete")
 main.add_command(eval_command, name="eval")
 # </commands>

@@ -1,0 +1,83 @@
+"""What the tokens-per-second benchmarks (``bench generate``, ``bench train``) share: the ratio
+column against a baseline model measured in the same run, skipping a point predicted to blow the
+time budget, a markdown table and a log-log PNG."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Column", "add_ratios", "format_table", "predicted_s", "write_png"]
+
+# (header, row key, format spec); a None value prints as "-"
+Column = tuple[str, str, str]
+
+
+def predicted_s(last: tuple[int, float] | None, length: int, exponent: float) -> float | None:
+    """Seconds predicted at ``length`` from the last measured (length, seconds), growing as
+    length**exponent; None when nothing was measured yet."""
+    if last is None:
+        return None
+    prev_len, prev_s = last
+    return prev_s * (length / prev_len) ** exponent
+
+
+def add_ratios(rows: list[dict[str, Any]], value: str, length: str, baseline: str) -> None:
+    """Set ``x_vs_<baseline>`` on every row: its ``value`` over the baseline kind's ``value`` at
+    the same ``length`` (higher is better for tokens per second); None where either is missing."""
+    base = {r[length]: r[value] for r in rows if r["kind"] == baseline}
+    for r in rows:
+        b = base.get(r[length])
+        r[f"x_vs_{baseline}"] = r[value] / b if r[value] and b else None
+
+
+def _fmt(x: Any, spec: str) -> str:
+    if x is None:
+        return "-"
+    return format(x, spec) if spec else str(x)
+
+
+def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
+    """Markdown table with one line per row."""
+    lines = [
+        "| " + " | ".join(h for h, _, _ in columns) + " |",
+        "|" + "|".join("---" if not spec else "---:" for _, _, spec in columns) + "|",
+    ]
+    for r in rows:
+        lines.append("| " + " | ".join(_fmt(r.get(key), spec) for _, key, spec in columns) + " |")
+    return "\n".join(lines)
+
+
+def write_png(
+    rows: Sequence[dict[str, Any]], path: str | Path, x: str, y: str, xlabel: str, ylabel: str, title: str
+) -> None:
+    """Log-log plot of ``y`` against ``x``, one line per model kind. Needs matplotlib.
+
+    Raises:
+        RuntimeError: matplotlib is not installed (the ``bench`` extra).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        raise RuntimeError(
+            "writing the PNG needs matplotlib: pip install 'longseq[bench]' (or write --json only)"
+        ) from err
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for kind in dict.fromkeys(r["kind"] for r in rows):
+        pts = [(r[x], r[y]) for r in rows if r["kind"] == kind and r.get(y) is not None]
+        if pts:
+            ax.plot(*zip(*pts), marker="o", label=kind)
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=2))
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xticks(sorted({r[x] for r in rows}))
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,158 @@
+"""``longseq bench generate`` and ``longseq bench train``: tokens per second of H3, hybrid and
+Transformer models of the same size, against prompt or sequence length, with ratio columns
+against the Transformer, a markdown table, ``--json`` and ``--png``.
+
+Registered under ``longseq bench`` in :mod:`longseq.cli`; torch loads when a command runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+__all__ = ["bench_generate", "bench_train"]
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _int_list(option: str, value: str) -> list[int]:
+    try:
+        values = [int(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        _fail(f"{option} {value!r} is not a comma-separated list of integers")
+    if not values or min(values) < 1:
+        _fail(f"{option} {value!r}: give positive integers")
+    return values
+
+
+def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options both commands take."""
+    options = [
+        click.option("--models", default="h3,hybrid,transformer", show_default=True,
+                     help="Comma-separated model kinds: h3, hybrid, transformer."),
+        click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1)),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                     show_default=True),
+        click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default=None,
+                     help="Activation dtype through autocast (default: float32 on CPU, bfloat16 on CUDA)."),
+        click.option("--threads", type=click.IntRange(min=1), default=None,
+                     help="torch CPU threads (default: torch's own choice)."),
+        click.option("--repeats", default=3, show_default=True, type=click.IntRange(min=1),
+                     help="Timed runs per point (median)."),
+        click.option("--budget", default=120.0, show_default=True,
+                     help="Skip a point predicted to take longer than this many seconds."),
+        click.option("--seed", default=0, show_default=True),
+        click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None),
+        click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Log-log plot of tokens/s (needs matplotlib: the 'bench' extra)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _setup(models: str, device: str, dtype: str | None, threads: int | None,
+           png_path: Path | None) -> tuple[list[str], str, Any]:
+    import torch
+
+    from longseq.bench.lm_models import parse_kinds
+
+    try:
+        kinds = parse_kinds(models)
+    except ValueError as exc:
+        _fail(str(exc))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        _fail("--device cuda: no CUDA device is available here")
+    if png_path is not None and importlib.util.find_spec("matplotlib") is None:
+        _fail("--png needs matplotlib: pip install 'longseq[bench]' (or use --json only)")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return kinds, device, getattr(torch, dtype or ("bfloat16" if device == "cuda" else "float32"))
+
+
+def _report(rows: list[dict[str, Any]], columns: Any, device: str, json_path: Path | None,
+            png_path: Path | None, x: str, y: str, xlabel: str, title: str) -> None:
+    from longseq.bench.throughput import format_table, write_png
+    from longseq.bench.timing import environment, write_json
+
+    click.echo(format_table(rows, columns))
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(rows, json_path, environment(device))
+        click.echo(f"wrote {json_path}")
+    if png_path is not None:
+        png_path.parent.mkdir(parents=True, exist_ok=True)
+        write_png(rows, png_path, x=x, y=y, xlabel=xlabel, ylabel="tokens per second", title=title)
+        click.echo(f"wrote {png_path}")
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.command("generate")
+@click.option("--prompt-lengths", default="1024,2048,4096,8192,16384", show_default=True,
+              help="Comma-separated prompt lengths.")
+@click.option("--new-tokens", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Tokens decoded after each prompt.")
+@click.option("--d-model", default=512, show_default=True, type=click.IntRange(min=1))
+@click.option("--n-layer", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--cuda-graph/--no-cuda-graph", default=None,
+              help="Replay the decode step from a CUDA graph (default: on with --device cuda).")
+@_common
+def bench_generate(prompt_lengths: str, new_tokens: int, d_model: int, n_layer: int,
+                   cuda_graph: bool | None, models: str, batch: int, device: str, dtype: str | None,
+                   threads: int | None, repeats: int, budget: float, seed: int,
+                   json_path: Path | None, png_path: Path | None) -> None:
+    """Prefill time and decode tokens/s through the inference cache, against prompt length."""
+    from longseq.bench.generation import COLUMNS, run_generate_bench
+
+    lengths = _int_list("--prompt-lengths", prompt_lengths)
+    kinds, device, torch_dtype = _setup(models, device, dtype, threads, png_path)
+    if cuda_graph and device != "cuda":
+        _fail("--cuda-graph needs --device cuda")
+    try:
+        rows = run_generate_bench(lengths, kinds, d_model=d_model, n_layer=n_layer, batch=batch,
+                                  new_tokens=new_tokens, device=device, dtype=torch_dtype,
+                                  repeats=repeats, cuda_graph=cuda_graph, time_budget_s=budget,
+                                  seed=seed, progress=_progress)
+    except ValueError as exc:
+        _fail(str(exc))
+    _report(rows, COLUMNS, device, json_path, png_path, "prompt_len", "decode_tokens_per_s",
+            "prompt length (tokens)", f"decoding after the prompt (d_model {d_model}, {n_layer} layers)")
+
+
+@click.command("train")
+@click.option("--lengths", default="1024,2048,4096,8192,16384", show_default=True,
+              help="Comma-separated training sequence lengths.")
+@click.option("--d-model", default=256, show_default=True, type=click.IntRange(min=1))
+@click.option("--n-layer", default=4, show_default=True, type=click.IntRange(min=1))
+@_common
+def bench_train(lengths: str, d_model: int, n_layer: int, models: str, batch: int, device: str,
+                dtype: str | None, threads: int | None, repeats: int, budget: float, seed: int,
+                json_path: Path | None, png_path: Path | None) -> None:
+    """Training tokens/s (forward, backward, AdamW step) against sequence length."""
+    from longseq.bench.training import COLUMNS, run_train_bench
+
+    seq_lens = _int_list("--lengths", lengths)
+    kinds, device, torch_dtype = _setup(models, device, dtype, threads, png_path)
+    try:
+        rows = run_train_bench(seq_lens, kinds, d_model=d_model, n_layer=n_layer, batch=batch,
+                               device=device, dtype=torch_dtype, repeats=repeats,
+                               time_budget_s=budget, seed=seed, progress=_progress)
+    except ValueError as exc:
+        _fail(str(exc))
+    _report(rows, COLUMNS, device, json_path, png_path, "seq_len", "train_tokens_per_s",
+            "sequence length (tokens)", f"training (d_model {d_model}, {n_layer} layers)")
