@@ -179,25 +179,36 @@ def _read_prompt(loaded: Loaded, prompt: str | None, prompt_file: Path | None) -
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the result here with the modality's writer (default for genomics and "
               "audio: RUN_DIR/generated.fa / .wav; text and code print to stdout).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where the model runs (auto: CUDA when available).")
+@click.option("--cuda-graph", is_flag=True,
+              help="Replay each decode step from a captured CUDA graph (needs CUDA; same tokens).")
 def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_new_tokens: int,
              temperature: float, top_k: int, top_p: float, greedy: bool, seed: int | None,
-             output: Path | None) -> None:
+             output: Path | None, device: str, cuda_graph: bool) -> None:
     """Continue a prompt with the model trained in RUN_DIR (prefill, then cached decoding)."""
     if (prompt is None) == (prompt_file is None):
         _fail("give exactly one of --prompt TEXT or --prompt-file PATH")
     import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        _fail("--device cuda: no CUDA device is available here")
+    if cuda_graph and device != "cuda":
+        _fail("--cuda-graph needs a CUDA device (--device cuda)")
 
     from longseq.models.generation import SamplingConfig
     from longseq.models.generation import generate as generate_ids
     from longseq.runs import decode_ids, encode_prompt, load
 
     try:
-        loaded = load(run_dir)
+        loaded = load(run_dir, device=device)
         ids = encode_prompt(loaded, _read_prompt(loaded, prompt, prompt_file))
         sampling = SamplingConfig(greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p)
         eos = loaded.tokenizer.eos_id if loaded.tokenizer is not None else None
         out = generate_ids(loaded.model, torch.tensor([ids], dtype=torch.long), max_new_tokens,
-                           sampling=sampling, seed=seed, eos_token_id=eos)
+                           sampling=sampling, seed=seed, eos_token_id=eos, cuda_graph=cuda_graph)
         content = decode_ids(loaded, [int(i) for i in out[0].tolist()])
         name = loaded.modality.name if loaded.modality is not None else None
         if output is None and name in _FILE_OUTPUTS:

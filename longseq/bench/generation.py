@@ -4,7 +4,7 @@ same size (:mod:`longseq.bench.lm_models`), prompts of increasing length.
 For each model and prompt length P, each repeat: allocate the inference cache, prefill the P
 prompt tokens in one forward pass (timed: ``prefill_ms``), then decode ``new_tokens`` tokens
 greedily through the cache, one step per token, exactly as :func:`longseq.models.generate` does
-(timed: ``decode_ms_per_token``; ``decode_tokens_per_s`` = batch x new tokens / decode time).
+(timed: ``decode_ms_per_step``; ``decode_tokens_per_s`` = batch x new tokens / decode time).
 Medians over the repeats, after one short warm-up generation per model; torch.cuda.synchronize
 around every timed region on CUDA. On CUDA the decode step is replayed from a CUDA graph
 (:class:`~longseq.models.cuda_graph.GraphedStep`, captured after the prefill, capture not timed)
@@ -40,11 +40,12 @@ _DECODE_GROWTH = {"h3": 0.0, "hybrid": 1.0, "transformer": 1.0}
 COLUMNS: list[Column] = [
     ("model", "kind", ""),
     ("prompt", "prompt_len", "d"),
-    ("prefill ms", "prefill_ms", ".4g"),
-    ("decode ms/token", "decode_ms_per_token", ".3g"),
+    ("prefill ms", "prefill_ms", ".1f"),
+    ("decode ms/step", "decode_ms_per_step", ".3g"),
     ("decode tok/s", "decode_tokens_per_s", ".1f"),
     ("x vs Transformer", "x_vs_transformer", ".2f"),
     ("params (M)", "params_M", ".2f"),
+    ("non-embedding (M)", "params_non_embedding_M", ".2f"),
     ("note", "note", ""),
 ]
 
@@ -138,8 +139,9 @@ def run_generate_bench(
                     "params": total,
                     "params_M": total / 1e6,
                     "params_non_embedding": non_embedding,
+                    "params_non_embedding_M": non_embedding / 1e6,
                     "prefill_ms": None,
-                    "decode_ms_per_token": None,
+                    "decode_ms_per_step": None,
                     "decode_tokens_per_s": None,
                     "note": "",
                 }
@@ -157,7 +159,7 @@ def run_generate_bench(
                 last_prefill, last_decode = (P, prefill), (P, decode)
                 row.update(
                     prefill_ms=1e3 * prefill,
-                    decode_ms_per_token=1e3 * decode / new_tokens,
+                    decode_ms_per_step=1e3 * decode / new_tokens,
                     decode_tokens_per_s=batch * new_tokens / decode,
                 )
                 rows.append(row)

@@ -35,10 +35,11 @@ _GROWTH = {"h3": 1.0, "hybrid": 2.0, "transformer": 2.0}
 COLUMNS: list[Column] = [
     ("model", "kind", ""),
     ("L", "seq_len", "d"),
-    ("step ms", "step_ms", ".4g"),
+    ("step ms", "step_ms", ".1f"),
     ("train tok/s", "train_tokens_per_s", ".0f"),
     ("x vs Transformer", "x_vs_transformer", ".2f"),
     ("params (M)", "params_M", ".2f"),
+    ("non-embedding (M)", "params_non_embedding_M", ".2f"),
     ("note", "note", ""),
 ]
 
@@ -103,6 +104,7 @@ def run_train_bench(
                 "params": total,
                 "params_M": total / 1e6,
                 "params_non_embedding": non_embedding,
+                "params_non_embedding_M": non_embedding / 1e6,
                 "step_ms": None,
                 "train_tokens_per_s": None,
                 "note": "",

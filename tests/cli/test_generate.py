@@ -164,3 +164,12 @@ def test_genomics_run_writes_fasta(genomics_run: Path) -> None:
 def test_genomics_prompt_with_a_non_dna_symbol(genomics_run: Path) -> None:
     line = error_line(_generate(str(genomics_run), "--prompt", "AC!T"))
     assert line.startswith("error: cannot encode the prompt: ") and "'!'" in line
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+@pytest.mark.parametrize("args,expected", [
+    (["--cuda-graph"], "error: --cuda-graph needs a CUDA device (--device cuda)"),
+    (["--device", "cuda"], "error: --device cuda: no CUDA device is available here"),
+])
+def test_cuda_options_without_cuda(text_run: Path, args: list[str], expected: str) -> None:
+    assert error_line(_generate(str(text_run), "--prompt", "In", *args)) == expected
