@@ -33,6 +33,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from longseq.bench.throughput import write_png as plot
 from longseq.bench.timing import time_ms
 from longseq.kernels.fftconv import FUSED_MAX_LEN
 from longseq.kernels.fftconv.reference import fftconv_h3_ref, fftconv_ref
@@ -297,26 +298,5 @@ def write_png(
     rows: Sequence[dict], path: str | Path, title: str = "causal sequence mixing"
 ) -> None:
     """Log-log plot of time vs L per method. Needs matplotlib (optional dependency)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise RuntimeError(
-            "writing the PNG needs matplotlib: pip install matplotlib (or write --json only)"
-        ) from err
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for method in dict.fromkeys(r["method"] for r in rows):
-        pts = [(r["L"], r["ms"]) for r in rows if r["method"] == method and r["ms"] is not None]
-        if pts:
-            ax.plot(*zip(*pts), marker="o", label=method)
-    ax.set(
-        xscale="log", yscale="log", xlabel="sequence length L", ylabel="ms (median)", title=title
-    )
-    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=2))
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    plot(rows, path, x="L", y="ms", xlabel="sequence length L", ylabel="ms (median)", title=title,
+         series="method")

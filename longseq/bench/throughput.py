@@ -50,9 +50,16 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> s
 
 
 def write_png(
-    rows: Sequence[dict[str, Any]], path: str | Path, x: str, y: str, xlabel: str, ylabel: str, title: str
+    rows: Sequence[dict[str, Any]],
+    path: str | Path,
+    x: str,
+    y: str,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    series: str = "kind",
 ) -> None:
-    """Log-log plot of ``y`` against ``x``, one line per model kind. Needs matplotlib.
+    """Log-log plot of ``y`` against ``x``, one line per value of ``series``. Needs matplotlib.
 
     Raises:
         RuntimeError: matplotlib is not installed (the ``bench`` extra).
@@ -67,10 +74,10 @@ def write_png(
             "writing the PNG needs matplotlib: pip install 'longseq[bench]' (or write --json only)"
         ) from err
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for kind in dict.fromkeys(r["kind"] for r in rows):
-        pts = [(r[x], r[y]) for r in rows if r["kind"] == kind and r.get(y) is not None]
+    for name in dict.fromkeys(r[series] for r in rows):
+        pts = [(r[x], r[y]) for r in rows if r[series] == name and r.get(y) is not None]
         if pts:
-            ax.plot(*zip(*pts), marker="o", label=kind)
+            ax.plot(*zip(*pts), marker="o", label=name)
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
     ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=2))
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())

@@ -99,3 +99,18 @@ def test_cli_bad_input_is_one_line(args: list[str], message: str) -> None:
     res = CliRunner().invoke(main, ["bench", *args])
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and message in res.output, res.output
+
+
+def test_png_needs_matplotlib_or_writes(tmp_path: Path) -> None:
+    from longseq.bench.throughput import write_png
+
+    rows = [{"kind": "h3", "L": 8, "v": 1.0}, {"kind": "h3", "L": 16, "v": 2.0}, {"kind": "transformer", "L": 8, "v": None}]
+    args = {"x": "L", "y": "v", "xlabel": "L", "ylabel": "tok/s", "title": "t"}
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        with pytest.raises(RuntimeError, match="needs matplotlib"):
+            write_png(rows, tmp_path / "x.png", **args)
+    else:
+        write_png(rows, tmp_path / "x.png", **args)
+        assert (tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"
