@@ -120,3 +120,20 @@ def test_cuda_graph_on_cpu_is_refused() -> None:
     model = make_model("h3")
     with pytest.raises(ValueError, match="CUDA device"):
         GraphedStep(model, model.allocate_cache(1, 4))
+
+
+def test_h3_decode_state_does_not_grow_with_the_context() -> None:
+    """What a decode step of a pure H3 model reads and writes is the same for any context length
+    (O(1) per token); an attention layer's KV cache grows with it."""
+    from dataclasses import fields
+
+    def state_bytes(model: LanguageModel, max_len: int) -> int:
+        cache = model.allocate_cache(1, max_len)
+        return sum(
+            getattr(s, f.name).numel() * getattr(s, f.name).element_size()
+            for s in cache.states for f in fields(s)
+        )
+
+    h3, hybrid = make_model("h3"), make_model("hybrid")
+    assert state_bytes(h3, 16) == state_bytes(h3, 4096)
+    assert state_bytes(hybrid, 4096) > state_bytes(hybrid, 16)
