@@ -5,7 +5,7 @@ One timed training step = forward, next-token cross-entropy, backward, gradient 
 AdamW step (the parameter groups ``longseq train`` uses) and zeroing the gradients — what a
 Lightning step does, without Lightning's bookkeeping. Median over ``repeats`` steps after one
 warm-up step per point; torch.cuda.synchronize around each step on CUDA, activations in ``dtype``
-through autocast (weights fp32), as ``trainer=gpu`` trains. ``train_tokens_per_s`` = batch x L /
+through autocast (weights fp32), as ``trainer=gpu`` trains; float16 adds loss scaling. ``train_tokens_per_s`` = batch x L /
 step time; ``x_vs_transformer`` is that over the Transformer's at the same L in the same run.
 A point whose predicted time (Transformer and hybrid ~ L^2, H3 ~ L) exceeds ``time_budget_s``
 is skipped with the reason in ``note``.
@@ -45,9 +45,13 @@ COLUMNS: list[Column] = [
 
 
 def _train_step(
-    model: LanguageModel, optimizer: torch.optim.Optimizer, ids: torch.Tensor, dtype: torch.dtype
+    model: LanguageModel,
+    optimizer: torch.optim.Optimizer,
+    ids: torch.Tensor,
+    dtype: torch.dtype,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> float:
-    """Seconds of one full training step on ``ids`` [B, L]."""
+    """Seconds of one full training step on ``ids`` [B, L] (float16: with loss scaling)."""
     device = ids.device
     ctx: Any = contextlib.nullcontext()
     if dtype != torch.float32:
@@ -57,9 +61,16 @@ def _train_step(
     with ctx:
         logits = model(ids[:, :-1])
     loss = F.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten())
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
+    if scaler is None:
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(optimizer)
+        scaler.update()
     optimizer.zero_grad(set_to_none=True)
     sync(device)
     return time.perf_counter() - start
@@ -90,6 +101,7 @@ def run_train_bench(
         model = bench_model(kind, d_model, n_layer, max(seq_lens), device, seed).train()
         total, non_embedding = parameter_counts(model)
         optimizer = torch.optim.AdamW(model.param_groups(lr=1e-4, weight_decay=0.1), lr=1e-4)
+        scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
         last: tuple[int, float] | None = None
         for L in seq_lens:
             row: dict[str, Any] = {
@@ -117,13 +129,13 @@ def run_train_bench(
                 rows.append(row)
                 continue
             ids = torch.randint(0, 256, (batch, L + 1), generator=gen).to(device)
-            _train_step(model, optimizer, ids, dtype)  # warm-up
-            step = statistics.median(_train_step(model, optimizer, ids, dtype) for _ in range(repeats))
+            _train_step(model, optimizer, ids, dtype, scaler)  # warm-up
+            step = statistics.median(_train_step(model, optimizer, ids, dtype, scaler) for _ in range(repeats))
             last = (L, step)
             row.update(step_ms=1e3 * step, train_tokens_per_s=batch * L / step)
             rows.append(row)
             if progress is not None:
                 progress(f"{kind} L={L}: {1e3 * step:.0f} ms/step, {row['train_tokens_per_s']:.0f} tok/s")
-        del model, optimizer
+        del model, optimizer, scaler
     add_ratios(rows, "train_tokens_per_s", "seq_len", "transformer")
     return rows

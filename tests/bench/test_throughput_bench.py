@@ -114,3 +114,15 @@ def test_png_needs_matplotlib_or_writes(tmp_path: Path) -> None:
     else:
         write_png(rows, tmp_path / "x.png", **args)
         assert (tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_train_step_under_autocast(dtype: torch.dtype) -> None:
+    """bf16 / fp16 autocast (fp16 with loss scaling) runs and leaves finite weights."""
+    from longseq.bench.training import _train_step
+
+    model = bench_model("hybrid", 64, 2, max_len=32).train()
+    optimizer = torch.optim.AdamW(model.param_groups(lr=1e-3, weight_decay=0.1), lr=1e-3)
+    scaler = torch.amp.GradScaler("cpu") if dtype == torch.float16 else None
+    assert _train_step(model, optimizer, torch.randint(0, 256, (2, 33)), dtype, scaler) > 0
+    assert all(torch.isfinite(p).all() for p in model.parameters())
