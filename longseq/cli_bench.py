@@ -40,7 +40,8 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--models", default="h3,hybrid,transformer", show_default=True,
                      help="Comma-separated model kinds: h3, hybrid, transformer."),
-        click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1)),
+        click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1),
+                     help="Sequences per step."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                      show_default=True),
         click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default=None,
@@ -107,8 +108,9 @@ def _progress(message: str) -> None:
               help="Comma-separated prompt lengths.")
 @click.option("--new-tokens", default=64, show_default=True, type=click.IntRange(min=1),
               help="Tokens decoded after each prompt.")
-@click.option("--d-model", default=512, show_default=True, type=click.IntRange(min=1))
-@click.option("--n-layer", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--d-model", default=512, show_default=True, type=click.IntRange(min=1),
+              help="Model width (attention: heads of 64).")
+@click.option("--n-layer", default=8, show_default=True, type=click.IntRange(min=1), help="Layers.")
 @click.option("--cuda-graph/--no-cuda-graph", default=None,
               help="Replay the decode step from a CUDA graph (default: on with --device cuda).")
 @_common
@@ -137,8 +139,9 @@ def bench_generate(prompt_lengths: str, new_tokens: int, d_model: int, n_layer: 
 @click.command("train")
 @click.option("--lengths", default="1024,2048,4096,8192,16384", show_default=True,
               help="Comma-separated training sequence lengths.")
-@click.option("--d-model", default=256, show_default=True, type=click.IntRange(min=1))
-@click.option("--n-layer", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--d-model", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Model width (attention: heads of 64).")
+@click.option("--n-layer", default=4, show_default=True, type=click.IntRange(min=1), help="Layers.")
 @_common
 def bench_train(lengths: str, d_model: int, n_layer: int, models: str, batch: int, device: str,
                 dtype: str | None, threads: int | None, repeats: int, budget: float, seed: int,
