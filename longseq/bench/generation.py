@@ -17,7 +17,6 @@ A point is skipped (``note`` says why) when its predicted time exceeds ``time_bu
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -25,9 +24,9 @@ from typing import Any
 
 import torch
 
-from longseq.bench.lm_models import BENCH_KINDS, bench_model, parameter_counts
+from longseq.bench.lm_models import BENCH_KINDS, bench_model, model_record
 from longseq.bench.throughput import Column, add_ratios, predicted_s
-from longseq.bench.timing import sync
+from longseq.bench.timing import autocast, sync
 from longseq.models.cache import InferenceCache
 from longseq.models.lm import LanguageModel
 
@@ -50,12 +49,6 @@ COLUMNS: list[Column] = [
 ]
 
 
-def _autocast(device: torch.device, dtype: torch.dtype) -> Any:
-    if dtype == torch.float32:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype, cache_enabled=False)
-
-
 def _one_generation(
     model: LanguageModel,
     prompt: torch.Tensor,
@@ -69,7 +62,7 @@ def _one_generation(
     cache = model.allocate_cache(B, P + new_tokens)
     sync(device)
     start = time.perf_counter()
-    with _autocast(device, dtype):
+    with autocast(device, dtype, cache_enabled=False):
         logits = model(prompt, cache=cache)[:, -1]
     sync(device)
     prefill = time.perf_counter() - start
@@ -81,7 +74,7 @@ def _one_generation(
         step = graphed.step
     sync(device)
     start = time.perf_counter()
-    with _autocast(device, dtype):
+    with autocast(device, dtype, cache_enabled=False):
         token = logits.argmax(-1)
         for _ in range(new_tokens):
             token = step(token, cache).argmax(-1)
@@ -120,26 +113,15 @@ def run_generate_bench(
     with torch.no_grad():
         for kind in kinds:
             model = bench_model(kind, d_model, n_layer, max_len, device, seed).eval()
-            total, non_embedding = parameter_counts(model)
             _one_generation(model, prompts[min(prompt_lengths)][:, :64], 4, dtype, graphs)  # warm-up
             last_prefill: tuple[int, float] | None = None
             last_decode: tuple[int, float] | None = None
             for P in prompt_lengths:
                 row: dict[str, Any] = {
-                    "kind": kind,
+                    **model_record(kind, model, batch, device, dtype),
                     "prompt_len": P,
                     "new_tokens": new_tokens,
-                    "batch": batch,
-                    "d_model": d_model,
-                    "n_layer": n_layer,
-                    "device": str(device),
-                    "dtype": str(dtype).replace("torch.", ""),
                     "cuda_graph": graphs,
-                    "threads": torch.get_num_threads(),
-                    "params": total,
-                    "params_M": total / 1e6,
-                    "params_non_embedding": non_embedding,
-                    "params_non_embedding_M": non_embedding / 1e6,
                     "prefill_ms": None,
                     "decode_ms_per_step": None,
                     "decode_tokens_per_s": None,

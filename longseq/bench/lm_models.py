@@ -13,12 +13,14 @@ and the Transformer by its position table (counted apart as embedding parameters
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from longseq.models.config import AttentionConfig, ModelConfig, SSMConfig
 from longseq.models.lm import LanguageModel
 
-__all__ = ["BENCH_KINDS", "bench_model", "bench_model_config", "parameter_counts", "parse_kinds"]
+__all__ = ["BENCH_KINDS", "bench_model", "bench_model_config", "model_record", "parameter_counts", "parse_kinds"]
 
 BENCH_KINDS = ("h3", "hybrid", "transformer")
 
@@ -74,3 +76,23 @@ def parameter_counts(model: LanguageModel) -> tuple[int, int]:
     if model.pos_embedding is not None:
         embedding += model.pos_embedding.weight.numel()
     return total, total - embedding
+
+
+def model_record(
+    kind: str, model: LanguageModel, batch: int, device: torch.device, dtype: torch.dtype
+) -> dict[str, Any]:
+    """The fields every benchmark row carries about the model it timed and how."""
+    total, non_embedding = parameter_counts(model)
+    return {
+        "kind": kind,
+        "batch": batch,
+        "d_model": model.config.d_model,
+        "n_layer": model.config.n_layer,
+        "device": str(device),
+        "dtype": str(dtype).replace("torch.", ""),
+        "threads": torch.get_num_threads(),
+        "params": total,
+        "params_M": total / 1e6,
+        "params_non_embedding": non_embedding,
+        "params_non_embedding_M": non_embedding / 1e6,
+    }

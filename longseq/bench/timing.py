@@ -3,6 +3,7 @@ description every report carries, and the JSON they write."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -14,7 +15,15 @@ from typing import Any
 
 import torch
 
-__all__ = ["environment", "sync", "time_ms", "write_json"]
+__all__ = ["autocast", "environment", "sync", "time_ms", "write_json"]
+
+
+def autocast(device: torch.device, dtype: torch.dtype, cache_enabled: bool = True) -> Any:
+    """``torch.autocast`` to ``dtype`` on ``device``, or nothing for float32. ``cache_enabled=False``
+    where a CUDA graph is captured inside the region."""
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype, cache_enabled=cache_enabled)
 
 
 def sync(device: torch.device) -> None:

@@ -13,7 +13,6 @@ is skipped with the reason in ``note``.
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -22,9 +21,9 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from longseq.bench.lm_models import BENCH_KINDS, bench_model, parameter_counts
+from longseq.bench.lm_models import BENCH_KINDS, bench_model, model_record
 from longseq.bench.throughput import Column, add_ratios, predicted_s
-from longseq.bench.timing import sync
+from longseq.bench.timing import autocast, sync
 from longseq.models.lm import LanguageModel
 
 __all__ = ["COLUMNS", "DEFAULT_SEQ_LENS", "run_train_bench"]
@@ -53,24 +52,17 @@ def _train_step(
 ) -> float:
     """Seconds of one full training step on ``ids`` [B, L] (float16: with loss scaling)."""
     device = ids.device
-    ctx: Any = contextlib.nullcontext()
-    if dtype != torch.float32:
-        ctx = torch.autocast(device.type, dtype=dtype)
+    scaler = scaler or torch.amp.GradScaler(device.type, enabled=False)  # disabled: pass-through
     sync(device)
     start = time.perf_counter()
-    with ctx:
+    with autocast(device, dtype):
         logits = model(ids[:, :-1])
     loss = F.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten())
-    if scaler is None:
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-    else:
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        scaler.step(optimizer)
-        scaler.update()
+    scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    scaler.step(optimizer)
+    scaler.update()
     optimizer.zero_grad(set_to_none=True)
     sync(device)
     return time.perf_counter() - start
@@ -99,24 +91,13 @@ def run_train_bench(
     rows: list[dict[str, Any]] = []
     for kind in kinds:
         model = bench_model(kind, d_model, n_layer, max(seq_lens), device, seed).train()
-        total, non_embedding = parameter_counts(model)
         optimizer = torch.optim.AdamW(model.param_groups(lr=1e-4, weight_decay=0.1), lr=1e-4)
         scaler = torch.amp.GradScaler(device.type) if dtype == torch.float16 else None
         last: tuple[int, float] | None = None
         for L in seq_lens:
             row: dict[str, Any] = {
-                "kind": kind,
+                **model_record(kind, model, batch, device, dtype),
                 "seq_len": L,
-                "batch": batch,
-                "d_model": d_model,
-                "n_layer": n_layer,
-                "device": str(device),
-                "dtype": str(dtype).replace("torch.", ""),
-                "threads": torch.get_num_threads(),
-                "params": total,
-                "params_M": total / 1e6,
-                "params_non_embedding": non_embedding,
-                "params_non_embedding_M": non_embedding / 1e6,
                 "step_ms": None,
                 "train_tokens_per_s": None,
                 "note": "",
