@@ -281,67 +281,14 @@ def bench() -> None:
     """Timing runs (tables, JSON, PNG); timings never live in the tests."""
 
 
-def _lengths(value: str) -> list[int]:
-    try:
-        lengths = [int(x) for x in value.split(",") if x.strip()]
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers") from None
-    if not lengths or min(lengths) < 1:
-        raise click.BadParameter(f"{value!r}: lengths must be positive")
-    return lengths
-
-
-@bench.command("conv")
-@click.option("--lengths", default="256,1024,4096,16384,65536", show_default=True,
-              help="Comma-separated sequence lengths L.")
-@click.option("--batch", default=1, show_default=True, help="Batch size B.")
-@click.option("--channels", default=256, show_default=True, help="Width D (attention: D/64 heads of 64).")
-@click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default=None,
-              help="Activation dtype (default: float32 on CPU, bfloat16 on CUDA).")
-@click.option("--repeats", default=3, show_default=True, help="Timed calls per point (median).")
-@click.option("--budget", default=30.0, show_default=True, help="Skip a method at an L predicted to exceed this many seconds.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def bench_conv(lengths: str, batch: int, channels: int, device: str, dtype: str | None, repeats: int,
-               budget: float, json_path: Path | None, png_path: Path | None) -> None:
-    """Causal sequence mixing vs L: FFT conv, state passing, direct conv, SDPA (+ fused Triton on CUDA)."""
-    import torch
-
-    from longseq.bench.conv import format_table, run_conv_bench, write_png
-    from longseq.bench.timing import environment, write_json
-
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        _fail("--device cuda: no CUDA device is available here")
-    torch_dtype = getattr(torch, dtype or ("bfloat16" if device == "cuda" else "float32"))
-    if png_path is not None:
-        import importlib.util
-
-        if importlib.util.find_spec("matplotlib") is None:
-            _fail("--png needs matplotlib: pip install 'longseq[bench]' (or use --json only)")
-    try:
-        rows = run_conv_bench(_lengths(lengths), batch=batch, channels=channels, device=device,
-                              dtype=torch_dtype, repeats=repeats, time_budget_s=budget)
-    except (ValueError, click.BadParameter) as exc:
-        _fail(" ".join(str(exc).split()))
-    click.echo(format_table(rows))
-    if json_path is not None:
-        write_json(rows, json_path, environment(device))
-        click.echo(f"wrote {json_path}")
-    if png_path is not None:
-        write_png(rows, png_path)
-        click.echo(f"wrote {png_path}")
-
-
 # Commands that live in their own modules (each imports its heavy dependencies lazily).
 # One line per command; keep this block sorted.
 # <commands>
-from longseq.cli_bench import bench_generate, bench_train
+from longseq.cli_bench import bench_conv, bench_generate, bench_train
 from longseq.cli_complete import complete
 from longseq.cli_eval import eval_command
 
+bench.add_command(bench_conv, name="conv")
 bench.add_command(bench_generate, name="generate")
 bench.add_command(bench_train, name="train")
 main.add_command(complete, name="complete")

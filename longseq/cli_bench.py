@@ -1,6 +1,7 @@
-"""``longseq bench generate`` and ``longseq bench train``: tokens per second of H3, hybrid and
-Transformer models of the same size, against prompt or sequence length, with ratio columns
-against the Transformer, a markdown table, ``--json`` and ``--png``.
+"""``longseq bench conv|generate|train``. ``conv``: causal sequence mixing against L. ``generate``
+and ``train``: tokens per second of H3, hybrid and Transformer models of the same size, against
+prompt or sequence length, with ratio columns against the Transformer. Each prints a markdown
+table and takes ``--json`` and ``--png``.
 
 Registered under ``longseq bench`` in :mod:`longseq.cli`; torch loads when a command runs.
 """
@@ -15,7 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
-__all__ = ["bench_generate", "bench_train"]
+__all__ = ["bench_conv", "bench_generate", "bench_train"]
 
 EXIT_USAGE = 2
 
@@ -62,16 +63,12 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _setup(models: str, device: str, dtype: str | None, threads: int | None,
-           png_path: Path | None) -> tuple[list[str], str, Any]:
+def _runtime(device: str, dtype: str | None, threads: int | None,
+             png_path: Path | None) -> tuple[str, Any]:
+    """The device (auto resolved), the torch dtype (default float32 on CPU, bfloat16 on CUDA),
+    threads set; one-line errors for a missing CUDA device or matplotlib."""
     import torch
 
-    from longseq.bench.lm_models import parse_kinds
-
-    try:
-        kinds = parse_kinds(models)
-    except ValueError as exc:
-        _fail(str(exc))
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
@@ -80,7 +77,18 @@ def _setup(models: str, device: str, dtype: str | None, threads: int | None,
         _fail("--png needs matplotlib: pip install 'longseq[bench]' (or use --json only)")
     if threads is not None:
         torch.set_num_threads(threads)
-    return kinds, device, getattr(torch, dtype or ("bfloat16" if device == "cuda" else "float32"))
+    return device, getattr(torch, dtype or ("bfloat16" if device == "cuda" else "float32"))
+
+
+def _setup(models: str, device: str, dtype: str | None, threads: int | None,
+           png_path: Path | None) -> tuple[list[str], str, Any]:
+    from longseq.bench.lm_models import parse_kinds
+
+    try:
+        kinds = parse_kinds(models)
+    except ValueError as exc:
+        _fail(str(exc))
+    return (kinds, *_runtime(device, dtype, threads, png_path))
 
 
 def _report(rows: list[dict[str, Any]], columns: Any, device: str, json_path: Path | None,
@@ -96,6 +104,40 @@ def _report(rows: list[dict[str, Any]], columns: Any, device: str, json_path: Pa
     if png_path is not None:
         png_path.parent.mkdir(parents=True, exist_ok=True)
         write_png(rows, png_path, x=x, y=y, xlabel=xlabel, ylabel="tokens per second", title=title)
+        click.echo(f"wrote {png_path}")
+
+
+@click.command("conv")
+@click.option("--lengths", default="256,1024,4096,16384,65536", show_default=True,
+              help="Comma-separated sequence lengths L.")
+@click.option("--batch", default=1, show_default=True, help="Batch size B.")
+@click.option("--channels", default=256, show_default=True, help="Width D (attention: D/64 heads of 64).")
+@click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default=None,
+              help="Activation dtype (default: float32 on CPU, bfloat16 on CUDA).")
+@click.option("--repeats", default=3, show_default=True, help="Timed calls per point (median).")
+@click.option("--budget", default=30.0, show_default=True, help="Skip a method at an L predicted to exceed this many seconds.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def bench_conv(lengths: str, batch: int, channels: int, device: str, dtype: str | None, repeats: int,
+               budget: float, json_path: Path | None, png_path: Path | None) -> None:
+    """Causal sequence mixing vs L: FFT conv, state passing, direct conv, SDPA (+ fused Triton on CUDA)."""
+    from longseq.bench.conv import format_table, run_conv_bench, write_png
+    from longseq.bench.timing import environment, write_json
+
+    seq_lens = _int_list("--lengths", lengths)
+    device, torch_dtype = _runtime(device, dtype, None, png_path)
+    try:
+        rows = run_conv_bench(seq_lens, batch=batch, channels=channels, device=device,
+                              dtype=torch_dtype, repeats=repeats, time_budget_s=budget)
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(format_table(rows))
+    if json_path is not None:
+        write_json(rows, json_path, environment(device))
+        click.echo(f"wrote {json_path}")
+    if png_path is not None:
+        write_png(rows, png_path)
         click.echo(f"wrote {png_path}")
 
 
