@@ -90,6 +90,23 @@ def test_associative_recall_structure() -> None:
         assert (query, answer) in pairs
 
 
+def test_associative_recall_query_is_uniform_over_present_keys() -> None:
+    # The reference rule (safari generate_assoc_recall, allow_dot=False): a uniform key, redrawn
+    # uniformly among the present keys when absent, i.e. each of the d present keys has
+    # probability 1/d whatever its count. Picking a pair position instead would weight keys by count.
+    sample = languages.associative_recall(40_000, 10, 20, torch.Generator().manual_seed(0))
+    seq = _full_sequences(sample)
+    keys, query = seq[:, 0:20:2], seq[:, -2]
+    counts = torch.stack([(keys == k).sum(1) for k in range(4)], 1)
+    distinct = (counts > 0).sum(1).double()
+    singletons = (counts == 1).sum(1).double()
+    once = ((keys == query[:, None]).sum(1) == 1).double().mean().item()
+    expected = (singletons / distinct).mean().item()  # ≈ 0.19 at this setting
+    by_count = (singletons / 10).mean().item()  # ≈ 0.075 under the pair-position rule
+    assert abs(once - expected) < 0.01
+    assert abs(once - by_count) > 0.05
+
+
 def test_induction_head_structure() -> None:
     train, _ = make_splits(IH)
     copy = copy_prefix_id(IH.vocab_size)

@@ -92,16 +92,22 @@ def associative_recall(
     """``n`` associative-recall examples; inputs and targets are [n, seq_len + 2].
 
     Per example every key gets a random value (values may repeat); ``seq_len // 2`` keys are
-    drawn with replacement, each followed by its value; then ``"=>"``, a query key drawn from
-    the pair positions (so it is present, chosen in proportion to how often it occurs) and
-    its value.
+    drawn with replacement, each followed by its value; then ``"=>"``, a query key and its
+    value. The query follows the reference generator (safari ``generate_assoc_recall`` with
+    ``allow_dot=False``): a key drawn uniformly from all keys, redrawn uniformly from the keys
+    present in the context when it is absent — so every present key is about equally likely,
+    however often it occurs (a key seen once is the query in ~19% of examples at the paper's
+    setting, not the ~7.5% that picking a pair position would give).
     """
     num_keys = (vocab_size - 2) // 2
     num_pairs = seq_len // 2
     kv_map = torch.randint(num_keys, vocab_size - 2, (n, num_keys), generator=generator)
     keys = torch.randint(0, num_keys, (n, num_pairs), generator=generator)
-    query_pair = torch.randint(0, num_pairs, (n, 1), generator=generator)
-    query = keys.gather(1, query_pair)
+    first = torch.randint(0, num_keys, (n, 1), generator=generator)
+    present = torch.zeros(n, num_keys, dtype=torch.bool).scatter_(1, keys, True)
+    # uniform over the present keys: the argmax of i.i.d. uniform scores restricted to them
+    redraw = torch.rand(n, num_keys, generator=generator).masked_fill(~present, -1.0).argmax(1, keepdim=True)
+    query = torch.where(present.gather(1, first), first, redraw)
     seq = torch.empty(n, 2 * num_pairs + 3, dtype=torch.long)
     seq[:, 0 : 2 * num_pairs : 2] = keys
     seq[:, 1 : 2 * num_pairs : 2] = kv_map.gather(1, keys)
