@@ -28,7 +28,10 @@ def run_cell(task: str, model: str, args: argparse.Namespace) -> dict:
            "trainer.enable_progress_bar=false", *args.overrides]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    # the `longseq` beside this interpreter (a venv's bin/), so the script runs without activating it
+    beside = Path(sys.executable).with_name("longseq")
+    exe = [str(beside)] if beside.exists() else cmd[:1]
+    proc = subprocess.run(exe + cmd[1:], env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     row = {"task": task, "model": model, "command": " ".join(cmd), "seconds": round(seconds, 1),
            "returncode": proc.returncode}

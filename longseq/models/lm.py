@@ -140,8 +140,9 @@ class LanguageModel(nn.Module):
         return params
 
     def param_groups(self, lr: float, weight_decay: float) -> list[dict[str, Any]]:
-        """AdamW groups: matrices with weight decay; biases, norms and 1-D params without;
-        SSM parameters with lr = min(model.ssm.lr, lr) and no weight decay."""
+        """AdamW groups, named ``decay`` (matrices, with weight decay), ``no_decay`` (biases, norms,
+        the embedding and other 1-D params) and ``ssm`` (lr = min(model.ssm.lr, lr), no weight
+        decay whatever ``optim.decay_scope`` says)."""
         ssm_ids = {id(p) for p in self.ssm_parameters()}
         decay, no_decay, ssm = [], [], []
         for p in self.parameters():
@@ -154,11 +155,11 @@ class LanguageModel(nn.Module):
             else:
                 no_decay.append(p)
         groups: list[dict[str, Any]] = [
-            {"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
+            {"name": "decay", "params": decay, "weight_decay": weight_decay},
+            {"name": "no_decay", "params": no_decay, "weight_decay": 0.0},
         ]
         if ssm:
-            groups.append({"params": ssm, "weight_decay": 0.0, "lr": min(self.config.ssm.lr, lr)})
+            groups.append({"name": "ssm", "params": ssm, "weight_decay": 0.0, "lr": min(self.config.ssm.lr, lr)})
         return [g for g in groups if g["params"]]
 
     def save_pretrained(self, directory: str | Path) -> None:

@@ -14,6 +14,7 @@ from torch.optim import AdamW
 from torch.optim.lr_scheduler import LambdaLR
 
 SCHEDULES = ("cosine", "linear", "constant")
+DECAY_SCOPES = ("matrices", "all")
 
 
 @dataclass
@@ -22,6 +23,11 @@ class OptimConfig:
 
     The schedule warms up linearly over ``warmup_ratio`` of the steps, then decays to
     ``min_lr_ratio`` times each group's lr: cosine, linear, or not at all (constant).
+
+    ``decay_scope``: which parameters weight decay applies to. ``matrices`` (default, the GPT
+    convention): weight matrices only. ``all``: also biases, norms, the embedding and the other
+    1-D parameters — everything except the SSM parameters (dt, A, B), which never decay; this is
+    what safari's synthetic runs do (their optimiser has no parameter grouping).
     """
 
     lr: float = 5e-4
@@ -30,12 +36,17 @@ class OptimConfig:
     warmup_ratio: float = 0.1
     schedule: str = "cosine"
     min_lr_ratio: float = 0.1
+    decay_scope: str = "matrices"
 
     def validate(self) -> None:
         """Raise ValueError naming the ``optim.<key>`` at fault."""
         if self.schedule not in SCHEDULES:
             raise ValueError(
                 f"optim.schedule={self.schedule!r} is not one of {', '.join(SCHEDULES)}"
+            )
+        if self.decay_scope not in DECAY_SCOPES:
+            raise ValueError(
+                f"optim.decay_scope={self.decay_scope!r} is not one of {', '.join(DECAY_SCOPES)}"
             )
         if self.lr <= 0:
             raise ValueError(f"optim.lr={self.lr} must be > 0")
@@ -70,10 +81,18 @@ def lr_factor(step: int, total_steps: int, cfg: OptimConfig) -> float:
 
 
 def _param_groups(model: nn.Module, cfg: OptimConfig) -> list[dict[str, Any]]:
-    """The model's own groups (``model.param_groups(lr, weight_decay)``) or one plain group."""
+    """The model's own groups (``model.param_groups(lr, weight_decay)``) or one plain group.
+
+    With ``decay_scope=all`` the group a model names ``"no_decay"`` gets ``cfg.weight_decay``
+    too (the SSM group keeps its 0).
+    """
     param_groups = getattr(model, "param_groups", None)
     if callable(param_groups):
         groups: list[dict[str, Any]] = param_groups(cfg.lr, cfg.weight_decay)
+        if cfg.decay_scope == "all":
+            for group in groups:
+                if group.get("name") == "no_decay":
+                    group["weight_decay"] = cfg.weight_decay
         return groups
     return [{"params": [p for p in model.parameters() if p.requires_grad]}]
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from longseq.models import LanguageModel, ModelConfig
 from longseq.tasks.optim import OptimConfig, build_optimizer
 
 TOTAL = 100  # warmup_ratio 0.1 -> W = 10 warmup steps
@@ -73,6 +74,20 @@ def test_group_with_own_lr_is_scaled_proportionally() -> None:
         assert ssm_lr == pytest.approx(body_lr / 10)
 
 
+@pytest.mark.parametrize("scope", ["matrices", "all"])
+def test_decay_scope_of_a_language_model(scope: str) -> None:
+    model = LanguageModel(ModelConfig(vocab_size=10, d_model=8, n_layer=1))
+    optimizer, _ = build_optimizer(model, OptimConfig(weight_decay=0.1, decay_scope=scope), TOTAL)
+    decay = {id(p): g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
+    ssm = {id(p) for p in model.ssm_parameters()}
+    assert ssm and all(decay[i] == 0.0 for i in ssm)
+    for name, p in model.named_parameters():
+        if id(p) in ssm:
+            continue
+        matrix = p.dim() >= 2 and p is not model.embedding.weight
+        assert decay[id(p)] == (0.1 if matrix or scope == "all" else 0.0), name
+
+
 def test_model_without_param_groups_gets_one_group() -> None:
     model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2))
     model[0].weight.requires_grad_(False)
@@ -104,6 +119,7 @@ def test_training_moves_parameters() -> None:
         ({"betas": [0.9]}, "optim.betas"),
         ({"warmup_ratio": 1.5}, "optim.warmup_ratio=1.5"),
         ({"min_lr_ratio": -0.1}, "optim.min_lr_ratio=-0.1"),
+        ({"decay_scope": "most"}, "optim.decay_scope='most'.*matrices, all"),
     ],
 )
 def test_bad_config_names_the_key(kwargs: dict[str, object], key: str) -> None:
