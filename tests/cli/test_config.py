@@ -27,6 +27,7 @@ def test_config_tree_has_the_documented_options() -> None:
     # Modality packages add their own presets under experiment/<modality>/.
     assert {
         "synthetic/associative_recall",
+        "synthetic/associative_recall_paper",
         "synthetic/induction_head",
         "synthetic/mqar",
         "text/kjv",
@@ -79,7 +80,7 @@ def test_every_experiment_composes_with_every_model(experiment: str) -> None:
         config = to_train_config(compose([f"experiment={experiment}", f"model={model}"]))
         assert config.name == experiment.rsplit("/", 1)[-1]
         if experiment.startswith("synthetic/"):
-            assert config.data.language == config.name
+            assert config.name in (config.data.language, f"{config.data.language}_paper")
         else:
             assert config.modality["name"]
 
@@ -87,6 +88,13 @@ def test_every_experiment_composes_with_every_model(experiment: str) -> None:
 def test_paper_settings_of_the_presets() -> None:
     ih = to_train_config(compose(["experiment=synthetic/induction_head"]))
     assert (ih.data.vocab_size, ih.data.seq_len) == (20, 30)
+    ar = to_train_config(compose(["experiment=synthetic/associative_recall_paper"]))
+    quick = to_train_config(compose(["experiment=synthetic/associative_recall"]))
+    assert ar.data == quick.data and (ar.data.vocab_size, ar.data.seq_len) == (10, 20)
+    assert (ar.model.d_model, ar.optim.lr, ar.trainer.max_epochs) == (32, 5e-4, 200)
+    assert (ar.optim.schedule, ar.optim.min_lr_ratio, ar.optim.weight_decay) == ("linear", 0.0, 0.1)
+    assert ar.optim.decay_scope == "all" and ar.trainer.gradient_clip_val == 0.0
+    assert quick.optim.decay_scope == "matrices" and quick.trainer.gradient_clip_val == 1.0
     mqar = to_train_config(compose(["experiment=synthetic/mqar"]))
     assert (mqar.data.seq_len, mqar.data.num_kv_pairs, mqar.data.vocab_size) == (64, 4, 8192)
     assert mqar.model.d_model == 64 and mqar.model.mlp_ratio == 0
