@@ -11,7 +11,6 @@ quantiles of the learned dt and the mean |K| of the diagonal-SSM kernel by lag.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import torch
 
@@ -26,8 +25,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=4000, help="fresh examples to draw")
     args = parser.parse_args()
     run = longseq.load(args.run_dir)
-    names = {f.name for f in dataclasses.fields(SyntheticDataConfig)}
-    cfg = SyntheticDataConfig(**{k: v for k, v in run.config["data"].items() if k in names})
+    cfg = SyntheticDataConfig(**run.config["data"])
     pairs = cfg.seq_len // 2
     with torch.inference_mode():
         for split, data in zip(("train", "test"), make_splits(cfg), strict=True):

@@ -83,8 +83,9 @@ def lr_factor(step: int, total_steps: int, cfg: OptimConfig) -> float:
 def _param_groups(model: nn.Module, cfg: OptimConfig) -> list[dict[str, Any]]:
     """The model's own groups (``model.param_groups(lr, weight_decay)``) or one plain group.
 
-    With ``decay_scope=all`` the group a model names ``"no_decay"`` gets ``cfg.weight_decay``
-    too (the SSM group keeps its 0).
+    With ``decay_scope=all`` every group a model names ``"no_decay"`` gets ``cfg.weight_decay``
+    too (the SSM group keeps its 0); models name their groups ``decay`` / ``no_decay`` / ``ssm``
+    as :meth:`longseq.models.LanguageModel.param_groups` does.
     """
     param_groups = getattr(model, "param_groups", None)
     if callable(param_groups):

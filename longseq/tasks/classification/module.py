@@ -55,10 +55,15 @@ class SequenceClassifier(nn.Module):
         return self.head(pooled).float()
 
     def param_groups(self, lr: float, weight_decay: float) -> list[dict[str, Any]]:
-        """The body's AdamW groups plus the head's weight (decayed) and bias (not decayed)."""
+        """The body's AdamW groups with the head's weight added to ``decay`` and its bias to
+        ``no_decay`` (group names stay unique: Lightning's LR monitor logs by name)."""
         groups = self.model.param_groups(lr, weight_decay)
-        groups.append({"params": [self.head.weight], "weight_decay": weight_decay})
-        groups.append({"params": [self.head.bias], "weight_decay": 0.0})
+        by_name = {g["name"]: g for g in groups}
+        for name, p, decay in (("decay", self.head.weight, weight_decay), ("no_decay", self.head.bias, 0.0)):
+            if name in by_name:
+                by_name[name]["params"].append(p)
+            else:
+                groups.append({"name": name, "params": [p], "weight_decay": decay})
         return groups
 
 
