@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +67,21 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
+_show_warning_default = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """A damaged file longseq worked around (skipped or rebuilt) is one ``warning: ...`` line;
+    other warnings are shown as Python shows them."""
+    from longseq.integrity import DamagedFileWarning
+
+    if issubclass(category, DamagedFileWarning):
+        click.echo(f"warning: {' '.join(str(message).split())}", err=True)
+        return
+    _show_warning_default(message, category, filename, lineno, file, line)
+
+
 def _load(overrides: Sequence[str]) -> tuple[DictConfig, TrainConfig]:
     """Compose and validate; on a config error print one line and exit 2."""
     from longseq.train import ConfigError, compose, to_train_config
@@ -81,6 +97,7 @@ def _load(overrides: Sequence[str]) -> tuple[DictConfig, TrainConfig]:
 @click.version_option(package_name="longseq")
 def main() -> None:
     """longseq: long-sequence models (H3, Hyena, hybrids), from config to trained run."""
+    warnings.showwarning = _show_warning
 
 
 @main.command(context_settings={"ignore_unknown_options": True}, epilog=_OVERRIDES_HELP)

@@ -5,10 +5,16 @@
 ``modality`` section rebuilds the modality through the registry) and ``tokenizer/`` (through the
 modality's ``load_tokenizer``). Synthetic runs have no modality and no tokenizer: their tokens are
 integer ids, written as whitespace-separated numbers (:func:`encode_prompt`, :func:`decode_ids`).
+
+Every file is checked before it is used: ``config.json`` records the sha256 and size of
+``model.safetensors`` and of the tokenizer files (:func:`record_files`, called when a run is
+saved), and a file that differs, a config that is not JSON or a weights file that does not load
+raises :class:`RunError` with one line naming the file and what to do.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,10 +25,18 @@ if TYPE_CHECKING:
     from longseq.models.lm import LanguageModel
     from longseq.plugins.modality import Modality, Tokenizer
 
-__all__ = ["Loaded", "RunError", "decode_ids", "encode_prompt", "load"]
+__all__ = ["Loaded", "RunError", "decode_ids", "encode_prompt", "load", "record_files"]
 
 RUN_CONFIG = "config.yaml"
 TOKENIZER_DIR = "tokenizer"
+# Same names as longseq.models.lm's (not imported here: that would load torch).
+MODEL_CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+FILES_KEY = "files"
+"""Key of ``config.json`` that maps each file :func:`load` reads (relative path) to its sha256 and
+size (:func:`longseq.integrity.file_record`)."""
+
+_RESTORE = "restore it from a copy of the run, or train the run again"
 
 
 class RunError(ValueError):
@@ -57,6 +71,74 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _recorded_names(run_dir: Path) -> list[str]:
+    """The files of a saved run that :func:`load` reads and verifies: the weights and every
+    file of ``tokenizer/``."""
+    names = [WEIGHTS]
+    tokenizer_dir = run_dir / TOKENIZER_DIR
+    if tokenizer_dir.is_dir():
+        names += sorted(p.relative_to(run_dir).as_posix() for p in tokenizer_dir.rglob("*") if p.is_file())
+    return names
+
+
+def record_files(run_dir: str | Path) -> None:
+    """Record the sha256 and size of ``model.safetensors`` and the tokenizer files under
+    ``"files"`` in the run's ``config.json`` (rewritten atomically), for :func:`load` to verify.
+    Call it after ``model.save_pretrained(run_dir)`` and once the tokenizer is saved."""
+    from longseq.integrity import file_record
+
+    run_dir = Path(run_dir)
+    path = run_dir / MODEL_CONFIG
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data[FILES_KEY] = {name: file_record(run_dir / name) for name in _recorded_names(run_dir)}
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _read_model_config(run_dir: Path) -> dict[str, Any]:
+    """``config.json`` checked: JSON, a valid ``model`` section, a well-formed ``files`` record."""
+    from longseq.integrity import short_reason
+    from longseq.models.config import ModelConfig
+
+    path = run_dir / MODEL_CONFIG
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RunError(f"{path}: damaged, not JSON ({short_reason(exc)}); {_RESTORE}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+        raise RunError(f"{path}: damaged, not a longseq model config (no 'model' mapping); {_RESTORE}")
+    try:
+        ModelConfig.from_dict(data["model"]).validate()
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise RunError(f"{path}: damaged model config ({short_reason(exc)}); {_RESTORE}") from None
+    files = data.get(FILES_KEY)
+    if files is not None and not (
+        isinstance(files, dict) and all(isinstance(v, dict) for v in files.values())
+    ):
+        raise RunError(f"{path}: damaged, '{FILES_KEY}' is not a record of files; {_RESTORE}")
+    return data
+
+
+def _verify_files(run_dir: Path, data: dict[str, Any], under: str) -> None:
+    """Each file ``config.json`` records whose path starts with ``under`` must have its recorded
+    size and sha256."""
+    from longseq.integrity import file_problem
+
+    for name, record in (data.get(FILES_KEY) or {}).items():
+        if not name.startswith(under):
+            continue
+        problem = file_problem(run_dir / name, record)
+        if problem is not None:
+            raise RunError(f"{run_dir / name}: damaged ({problem}); {_RESTORE}")
+
+
+def _short(exc: BaseException) -> str:
+    from longseq.integrity import short_reason
+
+    return short_reason(exc)
+
+
 def _read_config(run_dir: Path) -> dict[str, Any]:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -67,9 +149,9 @@ def _read_config(run_dir: Path) -> dict[str, Any]:
     try:
         raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     except (OmegaConfBaseException, OSError, ValueError) as exc:
-        raise RunError(f"{path}: not a readable run config ({_one_line(exc)})") from None
+        raise RunError(f"{path}: damaged, not a readable run config ({_short(exc)}); {_RESTORE}") from None
     if not isinstance(raw, dict):
-        raise RunError(f"{path}: not a run config (a mapping was expected)")
+        raise RunError(f"{path}: damaged, not a run config (a mapping was expected); {_RESTORE}")
     return {str(k): v for k, v in raw.items()}
 
 
@@ -79,9 +161,15 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
     Raises:
         FileNotFoundError: ``path`` does not exist, or holds no ``model.safetensors`` /
             ``config.json`` (one line naming the directory).
-        ValueError: weights that do not match ``config.json``; a modality run without its
-            ``tokenizer/`` directory; a ``modality`` section the registry rejects (one line).
+        RunError: (a ValueError) a damaged file: ``config.json`` that is not JSON or not a model
+            config, a file whose sha256 or size differs from the one ``config.json`` records,
+            weights that do not load or do not match ``config.json``, a tokenizer that does not
+            load, an unreadable ``config.yaml``; a modality run without its ``tokenizer/``
+            directory; a ``modality`` section the registry rejects. One line naming the file
+            and what to do.
     """
+    from safetensors import SafetensorError
+
     from longseq.models.lm import CONFIG_NAME, WEIGHTS_NAME, LanguageModel
     from longseq.plugins.registry import build_modality
 
@@ -93,6 +181,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
         raise FileNotFoundError(
             f"{run_dir}: no {' or '.join(missing)} (not a finished run; train one with `longseq train`)"
         )
+    recorded = _read_model_config(run_dir)
     config = _read_config(run_dir)
     modality: Modality | None = None
     tokenizer: Tokenizer | None = None
@@ -107,14 +196,21 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
         tokenizer_dir = run_dir / TOKENIZER_DIR
         if not tokenizer_dir.is_dir():
             raise RunError(f"{tokenizer_dir}: no tokenizer directory for this {options.get('name')} run")
+        _verify_files(run_dir, recorded, f"{TOKENIZER_DIR}/")
         try:
             tokenizer = modality.load_tokenizer(tokenizer_dir)
-        except (ValueError, OSError) as exc:
-            raise RunError(f"{tokenizer_dir}: cannot load the tokenizer ({_one_line(exc)})") from None
+        except Exception as exc:  # the tokenizers library raises plain Exception
+            raise RunError(
+                f"{tokenizer_dir}: damaged, the tokenizer does not load ({_short(exc)}); {_RESTORE}"
+            ) from None
+    weights = run_dir / WEIGHTS_NAME
+    _verify_files(run_dir, recorded, WEIGHTS_NAME)
     try:
         model = LanguageModel.from_pretrained(run_dir, device=device)
-    except ValueError as exc:
-        raise RunError(_one_line(exc)) from None
+    except SafetensorError as exc:
+        raise RunError(f"{weights}: damaged, not a safetensors file ({_short(exc)}); {_RESTORE}") from None
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise RunError(f"{_one_line(exc)}; {_RESTORE}") from None
     if tokenizer is not None and tokenizer.vocab_size > model.config.vocab_size:
         raise RunError(
             f"{run_dir}: the tokenizer has {tokenizer.vocab_size} ids but the model only "

@@ -260,6 +260,7 @@ def train(
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
     from longseq.models import LanguageModel
+    from longseq.runs import record_files
     from longseq.tasks.lm_module import SequenceLMTask
 
     start = time.perf_counter()
@@ -297,6 +298,7 @@ def train(
     metrics["wall_clock_s"] = time.perf_counter() - start
     if trainer.is_global_zero:
         model.save_pretrained(run_dir)
+        record_files(run_dir)
         save_head = getattr(module, "save_head", None)
         if callable(save_head):
             save_head(run_dir)
@@ -307,27 +309,77 @@ def train(
 def resume_checkpoint(config: TrainConfig, run_dir: Path) -> Path | None:
     """The checkpoint ``config.resume`` asks to continue from, or None to start fresh.
 
-    ``resume=auto`` takes ``run_dir/checkpoints/last.ckpt`` when it exists (None otherwise);
-    any other value is the path of a ``.ckpt`` file. When ``run_dir`` already holds a run, its
-    ``config.yaml`` must match ``config`` except for ``resume``, ``trainer.*`` and
-    ``checkpoint.*`` (e.g. more epochs), so a resumed run cannot silently change the model or data.
+    ``resume=auto`` takes ``run_dir/checkpoints/last.ckpt`` when it exists and is intact; when
+    it is damaged (truncated, overwritten, its tensors differ from the digest saved in it), the
+    newest intact checkpoint of ``run_dir/checkpoints`` instead, with a
+    :class:`~longseq.integrity.DamagedFileWarning` naming both; None when there is no
+    checkpoint. Any other value is the path of a ``.ckpt`` file, which must be intact. When
+    ``run_dir`` already holds a run, its ``config.yaml`` must match ``config`` except for
+    ``resume``, ``trainer.*`` and ``checkpoint.*`` (e.g. more epochs), so a resumed run cannot
+    silently change the model or data.
 
     Raises:
-        ConfigError: the named checkpoint does not exist, or the configs differ (naming the key).
+        ConfigError: the named checkpoint does not exist or is damaged, every checkpoint of
+            ``resume=auto`` is damaged, or the configs differ (naming the key).
     """
+    from longseq.integrity import checkpoint_problem
+
     if config.resume is None:
         return None
     if config.resume == "auto":
-        last = run_dir / "checkpoints" / "last.ckpt"
-        path: Path | None = last if last.is_file() else None
+        path = _newest_intact_checkpoint(run_dir / "checkpoints")
     else:
         path = Path(config.resume)
         if not path.is_file():
             raise ConfigError(f"resume={config.resume}: no such checkpoint file")
+        problem = checkpoint_problem(path)
+        if problem is not None:
+            raise ConfigError(
+                f"resume={config.resume}: the checkpoint is damaged ({problem}); give another "
+                "checkpoint, or resume=auto to take the newest intact one of the run"
+            )
     saved = run_dir / "config.yaml"
     if path is not None and saved.is_file():
         _check_same_run(config, saved)
     return path
+
+
+def _newest_intact_checkpoint(directory: Path) -> Path | None:
+    """``last.ckpt``, else the most recently written other ``*.ckpt``, the first of them that is
+    intact (a warning names the damaged ones skipped); None without checkpoints.
+
+    Raises:
+        ConfigError: there are checkpoints but none is intact.
+    """
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+    from longseq.integrity import DamagedFileWarning, checkpoint_problem
+
+    last = directory / "last.ckpt"
+    others = sorted(
+        (p for p in directory.glob("*.ckpt") if p.is_file() and p.name != last.name),
+        key=lambda p: p.stat().st_mtime_ns,
+        reverse=True,
+    )
+    candidates = ([last] if last.is_file() else []) + others
+    damaged: list[str] = []
+    for path in candidates:
+        problem = checkpoint_problem(path)
+        if problem is None:
+            if damaged and getattr(rank_zero_only, "rank", 0) == 0:
+                warnings.warn(
+                    f"{'; '.join(damaged)}: resuming from {path}, the newest intact checkpoint",
+                    DamagedFileWarning,
+                    stacklevel=2,
+                )
+            return path
+        damaged.append(f"{path} is damaged ({problem})")
+    if damaged:
+        raise ConfigError(
+            f"resume=auto: no intact checkpoint in {directory} ({'; '.join(damaged)}); move them "
+            "away to start the run over, or train into a new --run-dir"
+        )
+    return None
 
 
 _MAY_CHANGE_ON_RESUME = ("resume", "trainer", "checkpoint", "loggers")
@@ -338,9 +390,17 @@ def _check_same_run(config: TrainConfig, saved_path: Path) -> None:
     try:
         saved = OmegaConf.to_container(OmegaConf.load(saved_path), resolve=True)
     except (OmegaConfBaseException, OSError, ValueError) as exc:
-        raise ConfigError(f"{saved_path}: not a readable run config ({exc})") from None
+        raise ConfigError(
+            f"{saved_path}: damaged, not a readable run config ({' '.join(str(exc).split())}); "
+            "restore it from a copy of the run, or train into a new --run-dir"
+        ) from None
     now = OmegaConf.to_container(OmegaConf.structured(config), resolve=True)
-    assert isinstance(saved, dict) and isinstance(now, dict)
+    if not isinstance(saved, dict):
+        raise ConfigError(
+            f"{saved_path}: damaged, not a run config (a mapping was expected); restore it from a "
+            "copy of the run, or train into a new --run-dir"
+        )
+    assert isinstance(now, dict)
     for key in sorted(set(saved) | set(now)):
         if key in _MAY_CHANGE_ON_RESUME:
             continue
@@ -390,7 +450,7 @@ def _build_trainer(
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
     from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 
-    from longseq.tasks.callbacks import StepSeed
+    from longseq.tasks.callbacks import CheckpointDigest, StepSeed
 
     ckpt = config.checkpoint
     callbacks: list[Any] = [
@@ -406,6 +466,7 @@ def _build_trainer(
             every_n_epochs=ckpt.every_n_epochs,
         ),
         StepSeed(config.seed),
+        CheckpointDigest(),
         *extra,
     ]
     loggers: list[Logger] = []

@@ -9,7 +9,9 @@ import lightning
 import numpy as np
 import torch
 
-__all__ = ["StepSeed"]
+from longseq.integrity import CHECKPOINT_DIGEST_KEY, checkpoint_digest
+
+__all__ = ["CheckpointDigest", "StepSeed"]
 
 # Odd multiplier that spreads (seed, step) pairs over the 32-bit seed space.
 _STEP_STRIDE = 1_000_003
@@ -38,3 +40,15 @@ class StepSeed(lightning.Callback):
         random.seed(seed)
         np.random.seed(seed)
         torch.manual_seed(seed)  # seeds every CUDA device too
+
+
+class CheckpointDigest(lightning.Callback):
+    """Every checkpoint saved carries the sha256 of its tensors (weights, optimizer state, ...)
+    under :data:`~longseq.integrity.CHECKPOINT_DIGEST_KEY`, which
+    :func:`~longseq.integrity.checkpoint_problem` recomputes before a run resumes from it: a
+    checkpoint whose bytes changed after it was written is found even where it still loads."""
+
+    def on_save_checkpoint(
+        self, trainer: lightning.Trainer, pl_module: lightning.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        checkpoint[CHECKPOINT_DIGEST_KEY] = checkpoint_digest(checkpoint)

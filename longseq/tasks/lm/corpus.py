@@ -6,6 +6,11 @@ tokenizer's eos id, stored as ``<split>.npy`` (uint16, or uint32 for vocabularie
 together with the tokenizer under ``<cache_dir>/<key>/``. The key hashes the files (path, size,
 mtime), the modality and its options and the split options, so a changed file or option builds
 a new cache and an unchanged one is memory-mapped straight away.
+
+``meta.json`` records each split's counts and the sha256 and size of every file of the cache. A
+cache is checked against it before it is used; a damaged one (a file truncated, overwritten or
+missing, ``meta.json`` not JSON, a stream of the wrong shape, a tokenizer that does not load) is
+moved aside and rebuilt, with a :class:`~longseq.integrity.DamagedFileWarning` naming the file.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from longseq.integrity import DamagedFileWarning, file_problem, file_record, short_reason
 from longseq.plugins.modality import DataError, Document, Modality, Tokenizer
 from longseq.tasks.lm.config import LMDataConfig
 
@@ -43,7 +49,9 @@ __all__ = [
 SPLITS = ("train", "val", "test")
 PACKAGE_SCHEME = "pkg://"
 # Bump when the cache layout or the way streams are built changes.
-_CACHE_VERSION = 1
+# 2: meta.json records every file's sha256 and size ("files").
+_CACHE_VERSION = 2
+_META = "meta.json"
 
 
 @dataclass
@@ -211,7 +219,9 @@ def _build(
         stream = _encode(docs, tokenizer, cfg.max_tokens if name == "train" else 0)
         np.save(tmp / f"{name}.npy", stream)
         counts[name] = {"documents": len(docs), "tokens": int(stream.size)}
-    (tmp / "meta.json").write_text(json.dumps(counts, indent=2) + "\n")
+    files = sorted(q.relative_to(tmp).as_posix() for q in tmp.rglob("*") if q.is_file())
+    meta = {**counts, "files": {name: file_record(tmp / name) for name in files}}
+    (tmp / _META).write_text(json.dumps(meta, indent=2) + "\n")
     try:
         tmp.rename(directory)
     except OSError:
@@ -232,6 +242,9 @@ def prepare_corpus(
     A given tokenizer reuses the fitted cache of the same files when that one's tokenizer is
     identical (:func:`tokenizer_digest`), and has a cache of its own otherwise.
 
+    A cache that is damaged (see the module docstring) is rebuilt, with a warning naming the
+    damaged file.
+
     Raises:
         DataError: a missing ``data.path``, unreadable data, no document, or too few documents
             to split; one line naming the path.
@@ -239,13 +252,75 @@ def prepare_corpus(
     root = Path(cfg.cache_dir or default_cache_dir())
     directory = root / cache_key(cfg, modality_options)
     if tokenizer is not None and not (
-        (directory / "meta.json").is_file()
+        (directory / _META).is_file()
         and _directory_digest(directory / "tokenizer") == tokenizer_digest(tokenizer)
     ):
         directory = root / cache_key(cfg, modality_options, tokenizer)
-    if not (directory / "meta.json").is_file():
+    if directory.exists():
+        loaded = _open_cache(modality, directory)
+        if isinstance(loaded, Corpus):
+            return loaded
+        warnings.warn(
+            f"token cache {loaded}; rebuilding it from the data", DamagedFileWarning, stacklevel=2
+        )
+        _move_aside(directory)
+    if not directory.exists():
         directory.parent.mkdir(parents=True, exist_ok=True)
         _build(modality, cfg, directory, tokenizer)
-    tokenizer = modality.load_tokenizer(directory / "tokenizer")
-    splits = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in SPLITS}
+    loaded = _open_cache(modality, directory)
+    if not isinstance(loaded, Corpus):
+        raise DataError(
+            f"token cache {loaded} right after it was built; check the disk holding "
+            f"{directory.parent} (full or failing?) or set data.cache_dir elsewhere"
+        )
+    return loaded
+
+
+def _open_cache(modality: Modality, directory: Path) -> Corpus | str:
+    """The cached corpus in ``directory`` after checking every file against ``meta.json``, or
+    what is damaged ("<file> is damaged (<what>)")."""
+    meta_path = directory / _META
+    if not meta_path.is_file():
+        return f"{meta_path} is missing"
+    try:
+        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"{meta_path} is damaged (not JSON: {short_reason(exc)})"
+    files = meta.get("files") if isinstance(meta, dict) else None
+    counts_ok = isinstance(meta, dict) and all(
+        isinstance(meta.get(n), dict) and isinstance(meta[n].get("tokens"), int) for n in SPLITS
+    )
+    if not counts_ok or not isinstance(files, dict) or not all(
+        isinstance(v, dict) for v in files.values()
+    ):
+        return f"{meta_path} is damaged (not a token cache record)"
+    for name in sorted({*files, *(f"{n}.npy" for n in SPLITS)}):
+        problem = file_problem(directory / name, files.get(name, {}))
+        if problem is not None:
+            return f"{directory / name} is damaged ({problem})"
+    splits: dict[str, np.ndarray] = {}
+    for name in SPLITS:
+        path = directory / f"{name}.npy"
+        try:
+            stream = np.load(path, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            return f"{path} is damaged ({short_reason(exc)})"
+        if stream.ndim != 1 or stream.size != meta[name]["tokens"]:
+            return f"{path} is damaged ({stream.shape} tokens where {meta[name]['tokens']} were written)"
+        splits[name] = stream
+    try:
+        tokenizer = modality.load_tokenizer(directory / "tokenizer")
+    except Exception as exc:  # the tokenizers library raises plain Exception
+        return f"{directory / 'tokenizer'} is damaged (it does not load: {short_reason(exc)})"
     return Corpus(tokenizer, splits, directory)
+
+
+def _move_aside(directory: Path) -> None:
+    """Rename a damaged cache out of the way (atomic, so a process reading it keeps its files),
+    then delete it."""
+    aside = directory.with_name(f"{directory.name}.damaged-{os.getpid()}")
+    try:
+        directory.rename(aside)
+    except OSError:
+        return  # another process moved it already
+    shutil.rmtree(aside, ignore_errors=True)
