@@ -140,10 +140,10 @@ def checkpoint_problem(path: Path) -> str | None:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises RuntimeError, EOFError, IndexError, UnpicklingError...
-        return f"not a readable checkpoint, truncated or overwritten ({short_reason(exc)})"
+        return f"truncated or overwritten, it does not load: {short_reason(exc)}"
     if not isinstance(checkpoint, dict) or any(k not in checkpoint for k in _CHECKPOINT_KEYS):
         return "not a Lightning checkpoint (no state_dict, epoch and global_step)"
     saved = checkpoint.get(CHECKPOINT_DIGEST_KEY)
     if saved is not None and saved != checkpoint_digest(checkpoint):
-        return "its tensors differ from the digest saved in it (corrupted)"
+        return "corrupted, its tensors differ from the digest saved in it"
     return None

@@ -72,9 +72,9 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _recorded_names(run_dir: Path) -> list[str]:
-    """The files of a saved run that :func:`load` reads and verifies: the weights and every
-    file of ``tokenizer/``."""
-    names = [WEIGHTS]
+    """The files of a saved run that :func:`load` reads and verifies: the weights, the run's
+    ``config.yaml`` and every file of ``tokenizer/``."""
+    names = [WEIGHTS, *([RUN_CONFIG] if (run_dir / RUN_CONFIG).is_file() else [])]
     tokenizer_dir = run_dir / TOKENIZER_DIR
     if tokenizer_dir.is_dir():
         names += sorted(p.relative_to(run_dir).as_posix() for p in tokenizer_dir.rglob("*") if p.is_file())
@@ -82,7 +82,8 @@ def _recorded_names(run_dir: Path) -> list[str]:
 
 
 def record_files(run_dir: str | Path) -> None:
-    """Record the sha256 and size of ``model.safetensors`` and the tokenizer files under
+    """Record the sha256 and size of ``model.safetensors``, ``config.yaml`` and the tokenizer
+    files under
     ``"files"`` in the run's ``config.json`` (rewritten atomically), for :func:`load` to verify.
     Call it after ``model.save_pretrained(run_dir)`` and once the tokenizer is saved."""
     from longseq.integrity import file_record
@@ -182,6 +183,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
             f"{run_dir}: no {' or '.join(missing)} (not a finished run; train one with `longseq train`)"
         )
     recorded = _read_model_config(run_dir)
+    _verify_files(run_dir, recorded, RUN_CONFIG)
     config = _read_config(run_dir)
     modality: Modality | None = None
     tokenizer: Tokenizer | None = None

@@ -395,12 +395,15 @@ def _check_same_run(config: TrainConfig, saved_path: Path) -> None:
             "restore it from a copy of the run, or train into a new --run-dir"
         ) from None
     now = OmegaConf.to_container(OmegaConf.structured(config), resolve=True)
-    if not isinstance(saved, dict):
-        raise ConfigError(
-            f"{saved_path}: damaged, not a run config (a mapping was expected); restore it from a "
-            "copy of the run, or train into a new --run-dir"
-        )
     assert isinstance(now, dict)
+    lost = [key for key in now if not isinstance(saved, dict) or key not in saved]
+    if lost:
+        # Every section of the schema is written: a file without some was cut short.
+        raise ConfigError(
+            f"{saved_path}: damaged, not a whole run config (no {lost[0]!r} section); restore it "
+            "from a copy of the run, or train into a new --run-dir"
+        )
+    assert isinstance(saved, dict)
     for key in sorted(set(saved) | set(now)):
         if key in _MAY_CHANGE_ON_RESUME:
             continue

@@ -1,4 +1,5 @@
-"""Resuming a run: same loss curve as an uninterrupted run, atomic checkpoints, Ctrl-C, DDP."""
+"""Resuming a run: same loss curve as an uninterrupted run (after Ctrl-C, SIGKILL, a damaged
+last checkpoint), atomic checkpoints, damaged checkpoints in one line, DDP."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from longseq.integrity import DamagedFileWarning
 from longseq.train import ConfigError, compose, train
 
 TINY = [
@@ -134,6 +136,76 @@ def test_a_failed_checkpoint_write_leaves_the_previous_one_intact(
     assert "test/loss" in metrics
 
 
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "garbage":
+        path.write_bytes(os.urandom(len(data)))
+    else:  # one byte of a tensor changed: the file still loads, its digest differs
+        ckpt = torch.load(path, weights_only=True)
+        weight = next(v for k, v in ckpt["state_dict"].items() if k.endswith("embedding.weight"))
+        needle = weight.flatten()[:4].numpy().tobytes()
+        at = data.index(needle)
+        path.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :])
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "changed-byte"])
+def test_resume_auto_falls_back_past_a_damaged_last_checkpoint(tmp_path: Path, how: str) -> None:
+    tiny = [*TINY, "checkpoint.monitor=null"]  # keeps epoch=E-step=S.ckpt, the latest, beside last
+    straight = train(compose(tiny), tmp_path / "straight")
+    run = tmp_path / "resumed"
+    with pytest.raises(KeyboardInterrupt):
+        train(compose(tiny), run, callbacks=[InterruptAtStep(10)])
+    last = run / "checkpoints" / "last.ckpt"
+    _damage(last, how)
+    with pytest.warns(DamagedFileWarning) as record:
+        resumed = train(compose([*tiny, "resume=auto"]), run)
+    caught = [w for w in record if issubclass(w.category, DamagedFileWarning)]
+    assert len(caught) == 1
+    assert str(caught[0].message).startswith(f"{last} is damaged (")
+    assert str(caught[0].message).endswith(
+        f": resuming from {run / 'checkpoints' / 'epoch=1-step=8.ckpt'}, the newest intact checkpoint"
+    )
+    a, b = _losses(tmp_path / "straight"), _losses(run)
+    assert sorted(b) == list(range(16))
+    for step in a:
+        assert b[step] == pytest.approx(a[step], rel=1e-5, abs=1e-6), step
+    assert resumed["test/loss"] == pytest.approx(straight["test/loss"], rel=1e-5)
+
+
+def test_damaged_checkpoints_are_one_line_in_the_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from longseq.cli import main
+    from tests.cli_run import error_line
+
+    run = tmp_path / "run"
+    tiny = [*TINY, "trainer.max_epochs=2", "checkpoint.monitor=null"]
+    train(compose(tiny), run)
+    last, other = run / "checkpoints" / "last.ckpt", run / "checkpoints" / "epoch=1-step=8.ckpt"
+    _damage(last, "truncated")
+    args = ["train", "--run-dir", str(run), *tiny, "trainer.max_epochs=3"]
+    result = CliRunner().invoke(main, [*args, "resume=auto"])
+    assert result.exit_code == 0, result.output
+    warning_lines = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warning_lines == [
+        f"warning: {last} is damaged (truncated or overwritten, it does not load: "
+        + warning_lines[0].split("it does not load: ", 1)[1]
+    ]
+    assert warning_lines[0].endswith(f"resuming from {other}, the newest intact checkpoint")
+    assert "Traceback" not in result.output
+
+    for path in (run / "checkpoints").glob("*.ckpt"):
+        _damage(path, "garbage")
+    line = error_line(CliRunner().invoke(main, [*args, "resume=auto"]))
+    assert line.startswith(f"error: resume=auto: no intact checkpoint in {run / 'checkpoints'} (")
+    assert f"{last} is damaged (" in line and f"{other} is damaged (" in line
+    assert line.endswith("move them away to start the run over, or train into a new --run-dir")
+    line = error_line(CliRunner().invoke(main, [*args, f"resume={last}"]))
+    assert line.startswith(f"error: resume={last}: the checkpoint is damaged (truncated or ")
+
+
 def _cli(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
     """`longseq ARGS` through the installed console script, as a user (and DDP) runs it."""
     exe = shutil.which("longseq", path=str(Path(sys.executable).parent)) or shutil.which("longseq")
@@ -174,6 +246,45 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_auto_finishes(tmp_path: Pat
     clash = _cli(["train", "--run-dir", str(run), *TINY])
     _, err = clash.communicate(timeout=120)
     assert clash.returncode == 2 and "already holds a run" in err and "resume=auto" in err
+
+
+_KILLED_AT_STEP = """
+import os, signal, sys
+import lightning
+from longseq.train import compose, train
+
+class Kill(lightning.Callback):
+    def on_train_batch_start(self, trainer, *args):
+        if trainer.global_step == 10:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+train(compose(sys.argv[2:]), sys.argv[1], callbacks=[Kill()])
+"""
+
+
+def test_sigkill_then_resume_auto_ends_with_the_uninterrupted_metrics(tmp_path: Path) -> None:
+    """A process killed with SIGKILL mid-epoch (no handler runs, nothing is flushed) and then
+    `longseq train ... resume=auto` ends with exactly the uninterrupted run's test metrics."""
+    straight = _cli(["train", "--run-dir", str(tmp_path / "straight"), *TINY])
+    out, err = straight.communicate(timeout=300)
+    assert straight.returncode == 0, err[-3000:]
+
+    run = tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AT_STEP, str(run), *TINY], env=env,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert not (run / "metrics.json").exists()
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8
+
+    resumed = _cli(["train", "--run-dir", str(run), *TINY, "resume=auto"])
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err[-3000:]
+    a = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    b = json.loads((run / "metrics.json").read_text())
+    for key in ("test/loss", "test/accuracy"):
+        assert b[key] == a[key], key
+    assert _losses(run) == _losses(tmp_path / "straight")
 
 
 def test_ddp_with_two_cpu_processes(tmp_path: Path) -> None:

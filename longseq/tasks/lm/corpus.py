@@ -251,29 +251,37 @@ def prepare_corpus(
     """
     root = Path(cfg.cache_dir or default_cache_dir())
     directory = root / cache_key(cfg, modality_options)
+    corpus = _checked_cache(modality, directory)
     if tokenizer is not None and not (
-        (directory / _META).is_file()
+        corpus is not None
         and _directory_digest(directory / "tokenizer") == tokenizer_digest(tokenizer)
     ):
         directory = root / cache_key(cfg, modality_options, tokenizer)
-    if directory.exists():
-        loaded = _open_cache(modality, directory)
-        if isinstance(loaded, Corpus):
-            return loaded
-        warnings.warn(
-            f"token cache {loaded}; rebuilding it from the data", DamagedFileWarning, stacklevel=2
-        )
-        _move_aside(directory)
-    if not directory.exists():
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        _build(modality, cfg, directory, tokenizer)
-    loaded = _open_cache(modality, directory)
-    if not isinstance(loaded, Corpus):
+        corpus = _checked_cache(modality, directory)
+    if corpus is not None:
+        return corpus
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    _build(modality, cfg, directory, tokenizer)
+    opened = _open_cache(modality, directory)
+    if not isinstance(opened, Corpus):
         raise DataError(
-            f"token cache {loaded} right after it was built; check the disk holding "
+            f"token cache {opened} right after it was built; check the disk holding "
             f"{directory.parent} (full or failing?) or set data.cache_dir elsewhere"
         )
-    return loaded
+    return opened
+
+
+def _checked_cache(modality: Modality, directory: Path) -> Corpus | None:
+    """The cache in ``directory`` if it is intact; None if there is none or it was damaged (then
+    it is moved away, with a warning naming the damaged file)."""
+    if not directory.exists():
+        return None
+    opened = _open_cache(modality, directory)
+    if isinstance(opened, Corpus):
+        return opened
+    warnings.warn(f"token cache {opened}; rebuilding it from the data", DamagedFileWarning, stacklevel=3)
+    _move_aside(directory)
+    return None
 
 
 def _open_cache(modality: Modality, directory: Path) -> Corpus | str:
