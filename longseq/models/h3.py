@@ -59,15 +59,17 @@ class H3(nn.Module):
     @torch.no_grad()
     def _prefill(self, k: torch.Tensor, k_shift: torch.Tensor, v: torch.Tensor, state: H3State) -> None:
         with torch.autocast(device_type=k.device.type, enabled=False):
-            state.shift.copy_(kernels.shift_state(k.float(), self.shift.B.float()))
-            kv = self._outer(k_shift.float(), v.float())
+            ctype = self.shift.compute_dtype  # fp64 stays fp64, else fp32
+            state.shift.copy_(kernels.shift_state(k.to(ctype), self.shift.B.to(ctype)))
+            kv = self._outer(k_shift.to(ctype), v.to(ctype))
             state.diag.copy_(kernels.s4d_state(kv, state.dA, state.dB))
 
     def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> H3State:
-        """A fresh (all-zero) state; SSM states stay fp32/complex64 whatever ``dtype``."""
+        """A fresh (all-zero) state; SSM states are fp32/complex64 whatever ``dtype`` (fp64/complex128
+        for fp64 parameters)."""
         dA, dB, C = self.diag.discrete()
         N = self.shift.B.shape[-1]
-        shift = torch.zeros(batch_size, self.d_model, N, device=device)
+        shift = torch.zeros(batch_size, self.d_model, N, dtype=self.shift.compute_dtype, device=device)
         diag = torch.zeros(batch_size, self.head_dim**2, self.n_heads, dA.shape[-1], dtype=dA.dtype, device=device)
         return H3State(shift=shift, diag=diag, dA=dA.detach(), dB=dB.detach(), C=C.detach())
 
@@ -76,16 +78,18 @@ class H3(nn.Module):
         the layer is time-invariant, so the step has static shapes for a CUDA graph)."""
         q, k, v = self.q_proj(u), self.k_proj(u), self.v_proj(u)
         with torch.autocast(device_type=u.device.type, enabled=False):
+            ctype = self.shift.compute_dtype  # fp64 stays fp64, else fp32
             k_shift, shift = kernels.shift_step(
-                state.shift, k.float(), self.shift.B.float(), self.shift.C.float(), self.shift.D.float()
+                state.shift, k.to(ctype),
+                self.shift.B.to(ctype), self.shift.C.to(ctype), self.shift.D.to(ctype),
             )
             state.shift.copy_(shift)
-            kv = self._outer(k_shift, v.float())  # [B, d_h^2, H]
-            s, diag = kernels.s4d_step(state.diag, kv, state.dA, state.dB, state.C, self.diag.D.float())
+            kv = self._outer(k_shift, v.to(ctype))  # [B, d_h^2, H]
+            s, diag = kernels.s4d_step(state.diag, kv, state.dA, state.dB, state.C, self.diag.D.to(ctype))
             state.diag.copy_(diag)
             Bsz, dh, H = u.shape[0], self.head_dim, self.n_heads
             s = s.reshape(Bsz, dh, dh, H).permute(0, 3, 1, 2)  # [B, H, i, j]
-            y = (q.float().reshape(Bsz, H, dh, 1) * s).sum(2).reshape(Bsz, self.d_model)
+            y = (q.to(ctype).reshape(Bsz, H, dh, 1) * s).sum(2).reshape(Bsz, self.d_model)
         return self.output_linear(y.to(q.dtype))
 
     def ssm_parameters(self) -> list[nn.Parameter]:

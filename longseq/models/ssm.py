@@ -15,6 +15,12 @@ from longseq import kernels
 from longseq.models.config import SSMConfig
 
 
+def compute_dtype(param: torch.Tensor) -> torch.dtype:
+    """The real dtype SSM math runs in for parameters of ``param``'s dtype: fp64 stays fp64
+    (complex128), every other float type (fp32, bf16, fp16) is computed in fp32 (complex64)."""
+    return torch.float64 if param.dtype == torch.float64 else torch.float32
+
+
 def _a_imag_init(measure: str, n_heads: int, n_modes: int, d_state: int) -> torch.Tensor:
     n = torch.arange(n_modes, dtype=torch.float32)
     lin = math.pi * n
@@ -54,17 +60,24 @@ class DiagonalSSM(nn.Module):
     def ssm_parameters(self) -> list[nn.Parameter]:
         return [self.log_dt, self.inv_A_real, self.A_imag, self.B]
 
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """fp64 for fp64 parameters, else fp32 (see :func:`compute_dtype`)."""
+        return compute_dtype(self.log_dt)
+
     def discrete(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(dA, dB, C): [H, M] complex64 each, computed in fp32 whatever the autocast state."""
+        """(dA, dB, C): [H, M] complex each, whatever the autocast state: complex128 for fp64
+        parameters, complex64 (computed in fp32) for fp32, bf16 and fp16 ones."""
+        dtype = self.compute_dtype
         with torch.autocast(device_type=self.log_dt.device.type, enabled=False):
-            A_real = -torch.exp(self.inv_A_real.float()).clamp(min=1e-4)
-            A = torch.complex(A_real, self.A_imag.float())
-            B = torch.view_as_complex(self.B.float())
-            dA, dB = kernels.s4d_discretize(self.log_dt.float(), A, B, self.disc)
-            return dA, dB, torch.view_as_complex(self.C.float())
+            A_real = -torch.exp(self.inv_A_real.to(dtype)).clamp(min=1e-4)
+            A = torch.complex(A_real, self.A_imag.to(dtype))
+            B = torch.view_as_complex(self.B.to(dtype))
+            dA, dB = kernels.s4d_discretize(self.log_dt.to(dtype), A, B, self.disc)
+            return dA, dB, torch.view_as_complex(self.C.to(dtype))
 
     def kernel(self, L: int) -> torch.Tensor:
-        """Convolution kernel [H, L] (fp32)."""
+        """Convolution kernel [H, L] (fp32; fp64 for fp64 parameters)."""
         dA, dB, C = self.discrete()
         with torch.autocast(device_type=dA.device.type, enabled=False):
             return kernels.s4d_kernel(dA, C * dB, L)
@@ -89,7 +102,13 @@ class ShiftSSM(nn.Module):
     def ssm_parameters(self) -> list[nn.Parameter]:
         return [self.B]
 
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """fp64 for fp64 parameters, else fp32 (see :func:`compute_dtype`)."""
+        return compute_dtype(self.B)
+
     def kernel(self, L: int) -> torch.Tensor:
-        """Convolution kernel [channels, min(N, L)] (fp32)."""
+        """Convolution kernel [channels, min(N, L)] (fp32; fp64 for fp64 parameters)."""
+        dtype = self.compute_dtype
         with torch.autocast(device_type=self.B.device.type, enabled=False):
-            return kernels.shift_kernel(self.B.float(), self.C.float(), L)
+            return kernels.shift_kernel(self.B.to(dtype), self.C.to(dtype), L)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import cmath
+import math
+
 import pytest
 import torch
 
@@ -112,3 +115,52 @@ def test_shift_kernel_with_unit_B_is_C() -> None:
     B[:, 0] = 1
     C = torch.randn(H, N, dtype=torch.float64)
     torch.testing.assert_close(shift_kernel_ref(B, C, 100), C)
+
+
+@pytest.mark.parametrize(
+    ("disc", "A", "dA", "dB"),
+    [
+        # A = -1, dt = 0.5, B = 1: (1 - 1/4)/(1 + 1/4) = 0.6 and 0.5/(1 + 1/4) = 0.4
+        ("bilinear", -1.0, 0.6, 0.4),
+        # A = -1 + i: dt A/2 = (-1 + i)/4; dA = (3 + i)/(5 - i) = (7 + 4i)/13, dB = 2/(5 - i) = (5 + i)/13
+        ("bilinear", -1.0 + 1.0j, (7 + 4j) / 13, (5 + 1j) / 13),
+        # ZOH: dA = e^(dt A), dB = (dA - 1)/A B: e^-0.5 and 1 - e^-0.5
+        ("zoh", -1.0, math.exp(-0.5), 1 - math.exp(-0.5)),
+        # A = -1 + i: dA = e^-0.5 (cos 0.5 + i sin 0.5), dB = (dA - 1)/(-1 + i)
+        ("zoh", -1.0 + 1.0j, cmath.exp(-0.5 + 0.5j), (cmath.exp(-0.5 + 0.5j) - 1) / (-1 + 1j)),
+    ],
+    ids=["bilinear-real", "bilinear-complex", "zoh-real", "zoh-complex"],
+)
+@pytest.mark.parametrize("B", [1.0, 2.0 - 1.0j])
+def test_discretisation_equals_hand_worked_values(disc: str, A: complex, dA: complex, dB: complex, B: complex) -> None:
+    """dt = 0.5 (log_dt = log 0.5), values worked by hand; dB is linear in B. Catches: bilinear
+    dB without its dt factor (0.8 for 0.4), ZOH dB = dt B instead of (dA - 1)/A B (0.5 for
+    0.393), or any other change to either formula."""
+    log_dt = torch.tensor([math.log(0.5)], dtype=torch.float64)
+    got_dA, got_dB = s4d_discretize_ref(
+        log_dt, torch.tensor([[A]], dtype=torch.complex128), torch.tensor([[B]], dtype=torch.complex128), disc
+    )
+    assert got_dA.dtype == got_dB.dtype == torch.complex128
+    assert abs(complex(got_dA[0, 0]) - dA) <= 1e-15
+    assert abs(complex(got_dB[0, 0]) - dB * B) <= 1e-15
+
+
+@pytest.mark.parametrize("L,chunk", [(0, 4), (1, 4), (13, 4), (37, 8192)])
+def test_s4d_state_from_an_initial_state_equals_stepping_from_it(L: int, chunk: int) -> None:
+    """s4d_state_ref(u, dA, dB, x0): the state after running from x0 (x_L = dA^L x0 + ...), as
+    stepping from x0 gives it; x0 itself for an empty u. Catches: x0 ignored (the run started
+    from zero), or x0 decayed by the wrong power of dA."""
+    dA, dB, C, D = _diag_params(3)
+    g = torch.Generator().manual_seed(4)
+    u = torch.randn(2, H, L, generator=g, dtype=torch.float64)
+    x0 = torch.complex(
+        torch.randn(2, H, M, generator=g, dtype=torch.float64), torch.randn(2, H, M, generator=g, dtype=torch.float64)
+    )
+    x = x0
+    for t in range(L):
+        _, x = s4d_step_ref(x, u[..., t], dA, dB, C, D)
+    got = s4d_state_ref(u, dA, dB, x0, chunk=chunk)
+    torch.testing.assert_close(got, x, rtol=1e-10, atol=1e-10)
+    if L:
+        # the initial state matters: starting from zero gives another state
+        assert (got - s4d_state_ref(u, dA, dB, chunk=chunk)).abs().min() > 1e-6
