@@ -3,7 +3,8 @@
 Every op here has a pure-PyTorch reference (``*_ref``) that is its specification. ``fftconv`` and
 ``fftconv_h3`` dispatch through :mod:`longseq.kernels.dispatch` (fused Triton kernel on CUDA,
 ``longseq.kernels.fftconv.triton``, imported on first use); the SSM ops are pure torch.
-``state_passing_conv`` computes the diagonal-SSM convolution in chunks with memory linear in L.
+``state_passing_conv`` computes the diagonal-SSM convolution in chunks with memory linear in L;
+``overlap_save_conv`` does the same for a short kernel (H3's shift SSM).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import torch
 
 from longseq.kernels.dispatch import choose_backend
 from longseq.kernels.fftconv import fftconv_h3_ref, fftconv_ref, triton_unsupported
+from longseq.kernels.fftconv.overlap_save import overlap_save_conv
 from longseq.kernels.ssm import reference as _ssm_ref
 from longseq.kernels.ssm.state_passing import state_passing_conv
 
@@ -48,6 +50,7 @@ def fftconv_h3(
 __all__ = [
     "fftconv",
     "fftconv_h3",
+    "overlap_save_conv",
     "s4d_discretize",
     "s4d_kernel",
     "s4d_state",

@@ -6,6 +6,7 @@ from typing import Protocol
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from longseq.models.attention import CausalSelfAttention
 from longseq.models.cache import LayerState
@@ -32,9 +33,9 @@ class Mixer(Protocol):
 def build_mixer(kind: str, cfg: ModelConfig) -> nn.Module:
     """The sequence mixer named ``kind`` (h3 | s4d | hyena | attention)."""
     if kind == "h3":
-        return H3(cfg.d_model, cfg.ssm)
+        return H3(cfg.d_model, cfg.ssm, cfg.long_context)
     if kind == "s4d":
-        return S4D(cfg.d_model, cfg.ssm)
+        return S4D(cfg.d_model, cfg.ssm, cfg.long_context)
     if kind == "hyena":
         return Hyena(cfg.d_model, cfg.hyena)
     if kind == "attention":
@@ -63,7 +64,29 @@ class Block(nn.Module):
     def _mlp(self, h: torch.Tensor) -> torch.Tensor:
         if self.mlp is None:
             return h
-        return h + self.drop(self.mlp(self.norm2(h)))
+        return h + self.drop(self._mlp_branch(h))
+
+    def _mix_delta(self, h: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.mixer(self.norm1(h)))
+
+    def _mlp_branch(self, h: torch.Tensor) -> torch.Tensor:
+        assert self.mlp is not None
+        return self.mlp(self.norm2(h))
+
+    def forward_checkpointed(self, h: torch.Tensor, mlp_chunk: int) -> torch.Tensor:
+        """:meth:`forward` (training, no state) keeping only the block's input and residual
+        stream for the backward: the mixer is recomputed there, and the MLP is run and recomputed
+        on slices of ``mlp_chunk`` positions, so its 4x-wide activations never exist for the whole
+        sequence. Dropout masks are the plain forward's: the mixer's is replayed (checkpoint
+        restores the RNG state) and the MLP's is drawn once over the whole sequence."""
+        h = h + checkpoint(self._mix_delta, h, use_reentrant=False)
+        if self.mlp is None:
+            return h
+        parts = [
+            checkpoint(self._mlp_branch, h[:, i : i + mlp_chunk], use_reentrant=False)
+            for i in range(0, h.shape[1], mlp_chunk)
+        ]
+        return h + self.drop(torch.cat(parts, dim=1))
 
     def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> LayerState:
         return self.mixer.init_state(batch_size, max_len, device, dtype)

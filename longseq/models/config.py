@@ -46,6 +46,38 @@ class AttentionConfig:
     dropout: float = 0.0
 
 
+STATE_PASSING_INTRA = ("fft", "matmul")
+
+
+@dataclass
+class LongContextConfig:
+    """How long sequences run: exact rearrangements of the same computation, chosen by length.
+
+    - ``state_passing_from``: at L >= this, H3 and S4D layers convolve chunk by chunk carrying
+      the diagonal SSM's state (H3_SPEC §3.4) instead of one FFT over the whole sequence: the same
+      outputs and gradients, memory linear in L. 0 turns it off.
+    - ``chunk`` / ``intra``: chunk length and the within-chunk convolution (FFT or Toeplitz GEMM).
+    - ``checkpoint_from``: at L >= this, training recomputes each block in the backward pass
+      (activation checkpointing) instead of keeping its activations; 0 turns it off.
+    - ``mlp_chunk``: under checkpointing, the position-wise MLP runs on slices of this many
+      positions, so its 4x-wide hidden activations never exist for the whole sequence at once.
+    """
+
+    state_passing_from: int = 32768
+    chunk: int = 256
+    intra: str = "fft"
+    checkpoint_from: int = 32768
+    mlp_chunk: int = 16384
+
+    def uses_state_passing(self, length: int) -> bool:
+        """Whether H3 / S4D layers run a sequence of ``length`` by state passing."""
+        return 0 < self.state_passing_from <= length
+
+    def uses_checkpointing(self, length: int) -> bool:
+        """Whether training recomputes the blocks of a sequence of ``length`` in the backward."""
+        return 0 < self.checkpoint_from <= length
+
+
 @dataclass
 class ModelConfig:
     """A language model: ``n_layer`` pre-norm blocks, each with a sequence mixer and an MLP.
@@ -70,6 +102,7 @@ class ModelConfig:
     ssm: SSMConfig = field(default_factory=SSMConfig)
     hyena: HyenaConfig = field(default_factory=HyenaConfig)
     attention: AttentionConfig = field(default_factory=AttentionConfig)
+    long_context: LongContextConfig = field(default_factory=LongContextConfig)
 
     def validate(self) -> None:
         """Raise ValueError naming the key at fault."""
@@ -101,6 +134,18 @@ class ModelConfig:
                 f"model.ssm.measure={self.ssm.measure!r} is not one of diag-lin, diag-inv, diag"
             )
 
+        lc = self.long_context
+        for key in ("state_passing_from", "checkpoint_from"):
+            if getattr(lc, key) < 0:
+                raise ValueError(f"model.long_context.{key}={getattr(lc, key)} must be >= 0 (0: off)")
+        for key in ("chunk", "mlp_chunk"):
+            if getattr(lc, key) < 1:
+                raise ValueError(f"model.long_context.{key}={getattr(lc, key)} must be >= 1")
+        if lc.intra not in STATE_PASSING_INTRA:
+            raise ValueError(
+                f"model.long_context.intra={lc.intra!r} is not one of {', '.join(STATE_PASSING_INTRA)}"
+            )
+
     def layer_mixers(self) -> list[str]:
         """The mixer kind of each layer, in order."""
         return ["attention" if i in self.attn_layer_idx else self.mixer for i in range(self.n_layer)]
@@ -112,7 +157,12 @@ class ModelConfig:
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         """Build from a plain dict (e.g. config.json); unknown keys raise with their names."""
         d = dict(d)
-        subs = {"ssm": SSMConfig, "hyena": HyenaConfig, "attention": AttentionConfig}
+        subs = {
+            "ssm": SSMConfig,
+            "hyena": HyenaConfig,
+            "attention": AttentionConfig,
+            "long_context": LongContextConfig,
+        }
         kwargs: dict[str, Any] = {}
         for name, sub in subs.items():
             if name in d:

@@ -9,7 +9,7 @@ from torch import nn
 
 from longseq import kernels
 from longseq.models.cache import H3State
-from longseq.models.config import SSMConfig
+from longseq.models.config import LongContextConfig, SSMConfig
 from longseq.models.ssm import DiagonalSSM, ShiftSSM
 
 
@@ -18,11 +18,13 @@ class H3(nn.Module):
 
     Args:
         d_model: width C. cfg: SSM settings (d_state N, head_dim d_h, init, discretisation).
+        long_context: from which length the convolutions run by state passing (chunks carrying
+            the SSM state: the same result, memory linear in L).
 
     ``forward(u: [B, L, C]) -> [B, L, C]``; output channel h*d_h + j (the fused kernel's layout).
     """
 
-    def __init__(self, d_model: int, cfg: SSMConfig) -> None:
+    def __init__(self, d_model: int, cfg: SSMConfig, long_context: LongContextConfig | None = None) -> None:
         super().__init__()
         if d_model % cfg.head_dim:
             raise ValueError(f"model.ssm.head_dim={cfg.head_dim} does not divide d_model={d_model}")
@@ -34,6 +36,7 @@ class H3(nn.Module):
         self.output_linear = nn.Linear(d_model, d_model)
         self.shift = ShiftSSM(d_model, cfg.d_state)
         self.diag = DiagonalSSM(self.n_heads, cfg)
+        self.long_context = long_context or LongContextConfig()
 
     def forward(self, u: torch.Tensor, state: H3State | None = None) -> torch.Tensor:
         """u: [B, L, C]. With a fresh ``state``, also fill it from the prompt (prefill)."""
@@ -41,11 +44,37 @@ class H3(nn.Module):
         q = self.q_proj(u).transpose(1, 2)
         k = self.k_proj(u).transpose(1, 2)
         v = self.v_proj(u).transpose(1, 2)
+        if self.long_context.uses_state_passing(L):
+            return self._forward_state_passing(q, k, v, state)
         k_shift = kernels.fftconv(k, self.shift.kernel(L), self.shift.D)
         y = kernels.fftconv_h3(q, k_shift, v, self.diag.kernel(L), self.diag.D, self.head_dim)
         if state is not None:
             self._prefill(k, k_shift, v, state)
         return self.output_linear(y.transpose(1, 2))
+
+    def _forward_state_passing(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, state: H3State | None
+    ) -> torch.Tensor:
+        """The same map as the FFT path, chunk by chunk: the shift SSM by overlap-save, the
+        diagonal SSM by state passing, whose final state is the prefill state."""
+        lc, (Bsz, C, L) = self.long_context, q.shape
+        dh, H = self.head_dim, self.n_heads
+        with torch.autocast(device_type=q.device.type, enabled=False):
+            k_shift = kernels.overlap_save_conv(k, self.shift.kernel(L), self.shift.D, lc.chunk)
+            dA, dB, Cm = self.diag.discrete()
+            kv = self._outer(k_shift, v)  # [B, d_h^2, H, L]
+            s, z = kernels.state_passing_conv(kv, dA, Cm * dB, self.diag.D, lc.chunk, lc.intra, return_state=True)
+            if dh == 1:
+                y = q * s.reshape(Bsz, C, L)
+            else:
+                s = s.reshape(Bsz, dh, dh, H, L).permute(0, 3, 1, 2, 4)  # [B, H, i, j, L]
+                y = (q.reshape(Bsz, H, dh, 1, L) * s).sum(2).reshape(Bsz, C, L)
+        if state is not None:
+            with torch.no_grad():
+                ctype = self.shift.compute_dtype
+                state.shift.copy_(kernels.shift_state(k.to(ctype), self.shift.B.to(ctype)))
+                state.diag.copy_(state.dB.unsqueeze(0) * z)
+        return self.output_linear(y.to(q.dtype).transpose(1, 2))
 
     def _outer(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """k, v: [B, C, *T] -> kv: [B, d_h^2, H, *T] with kv[i*d_h + j, h] = k[h*d_h+i] v[h*d_h+j]."""

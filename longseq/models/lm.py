@@ -86,12 +86,21 @@ class LanguageModel(nn.Module):
         return logits[..., : self.config.vocab_size].float()
 
     def forward(self, input_ids: torch.Tensor, cache: InferenceCache | None = None) -> torch.Tensor:
-        """Logits [B, L, V]. With a fresh ``cache``, also fill it from this prompt (prefill)."""
+        """Logits [B, L, V]. With a fresh ``cache``, also fill it from this prompt (prefill).
+
+        From ``config.long_context.checkpoint_from`` tokens on, a forward with gradients enabled
+        checkpoints every block (:meth:`Block.forward_checkpointed`): the same values and
+        gradients, a fraction of the activation memory, about one more forward of compute."""
         if cache is not None:
             if cache.seqlen_offset != 0:
                 raise ValueError("prefill needs a fresh inference cache; use step() to continue")
             cache.check_room(input_ids.shape[1])
         h = self._embed(input_ids, 0)
+        lc = self.config.long_context
+        if cache is None and torch.is_grad_enabled() and lc.uses_checkpointing(input_ids.shape[1]):
+            for block in self.blocks:
+                h = block.forward_checkpointed(h, lc.mlp_chunk)
+            return self._logits(h)
         for i, layer in enumerate(self.layers):
             h = layer(h, None if cache is None else cache.states[i])
         if cache is not None:

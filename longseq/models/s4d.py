@@ -9,25 +9,36 @@ from torch.nn import functional as F
 
 from longseq import kernels
 from longseq.models.cache import S4DState
-from longseq.models.config import SSMConfig
+from longseq.models.config import LongContextConfig, SSMConfig
 from longseq.models.ssm import DiagonalSSM
 
 
 class S4D(nn.Module):
     """S4D sequence mixer: ``forward(u: [B, L, C]) -> [B, L, C]``."""
 
-    def __init__(self, d_model: int, cfg: SSMConfig) -> None:
+    def __init__(self, d_model: int, cfg: SSMConfig, long_context: LongContextConfig | None = None) -> None:
         super().__init__()
         self.d_model = d_model
         self.ssm = DiagonalSSM(d_model, cfg)
         self.output_linear = nn.Linear(d_model, 2 * d_model)
+        self.long_context = long_context or LongContextConfig()
 
     def forward(self, u: torch.Tensor, state: S4DState | None = None) -> torch.Tensor:
         x = u.transpose(1, 2)
+        lc = self.long_context
+        if lc.uses_state_passing(x.shape[-1]):
+            # the same convolution chunk by chunk; its final state is the prefill state
+            with torch.autocast(device_type=u.device.type, enabled=False):
+                dA, dB, C = self.ssm.discrete()
+                y, z = kernels.state_passing_conv(x, dA, C * dB, self.ssm.D, lc.chunk, lc.intra, return_state=True)
+            if state is not None:
+                with torch.no_grad():
+                    state.diag.copy_(state.dB * z)
+            return self._output(y.transpose(1, 2))
         y = kernels.fftconv(x, self.ssm.kernel(x.shape[-1]), self.ssm.D)
         if state is not None:
             with torch.no_grad(), torch.autocast(device_type=u.device.type, enabled=False):
-                state.diag.copy_(kernels.s4d_state(x.float(), state.dA, state.dB))
+                state.diag.copy_(kernels.s4d_state(x.to(self.ssm.compute_dtype), state.dA, state.dB))
         return self._output(y.transpose(1, 2))
 
     def _output(self, y: torch.Tensor) -> torch.Tensor:
@@ -42,7 +53,10 @@ class S4D(nn.Module):
         """One token: u [B, C] -> [B, C], advancing ``state`` in place (``offset`` is not needed:
         the layer is time-invariant, so the step has static shapes for a CUDA graph)."""
         with torch.autocast(device_type=u.device.type, enabled=False):
-            y, diag = kernels.s4d_step(state.diag, u.float(), state.dA, state.dB, state.C, self.ssm.D.float())
+            ctype = self.ssm.compute_dtype  # fp64 stays fp64, else fp32
+            y, diag = kernels.s4d_step(
+                state.diag, u.to(ctype), state.dA, state.dB, state.C, self.ssm.D.to(ctype)
+            )
             state.diag.copy_(diag)
         return self._output(y.to(u.dtype))
 
