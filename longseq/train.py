@@ -38,6 +38,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from longseq.configs.diagnose import CONFIG_NAME, ConfigError, explain_compose_error
 from longseq.configs.schema import (
+    FSDP2,
     LOGGERS,
     TrainConfig,
     register_configs,
@@ -257,6 +258,7 @@ def train(
             written so far (config.yaml, checkpoints: ``resume=auto`` continues from there).
     """
     import lightning
+    from lightning.pytorch.utilities.model_helpers import is_overridden
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
     from longseq.models import LanguageModel
@@ -275,19 +277,27 @@ def train(
     task_data = TASKS.get(config.task.name)(config)
     config = dataclasses.replace(config, model=_with_vocab(config.model, task_data.vocab_size))
 
+    model = LanguageModel(config.model)
+    make_module = task_data.make_module or SequenceLMTask
+    module = make_module(model, config.optim)
+    if config.trainer.strategy == FSDP2 and not is_overridden("configure_model", module):
+        raise ConfigError(
+            f"trainer.strategy={FSDP2}: task {config.task.name!r} does not shard its model "
+            "(its module has no configure_model); use trainer.strategy=ddp"
+        )
+    # Built before anything is written: a trainer setting this machine cannot run leaves no run.
+    trainer = _build_trainer(config, run_dir, resumed=ckpt_path is not None, extra=callbacks)
     if writer:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_atomic(run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(config)))
         if task_data.tokenizer is not None:
             task_data.tokenizer.save(run_dir / "tokenizer")
-
-    model = LanguageModel(config.model)
-    make_module = task_data.make_module or SequenceLMTask
-    module = make_module(model, config.optim)
-    trainer = _build_trainer(config, run_dir, resumed=ckpt_path is not None, extra=callbacks)
     with warnings.catch_warnings():
         # Synthetic batches are generated in memory: data-loader worker hints are noise here.
         warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+        # FSDP2 warns that the model returns a view (the logits without the vocabulary's
+        # padding); the loss never changes it in place.
+        warnings.filterwarnings("ignore", message=r"FSDP2-wrapped module .* returned a view tensor")
         _run_stage(
             trainer, trainer.fit, module, datamodule=task_data.datamodule,
             ckpt_path=None if ckpt_path is None else str(ckpt_path), weights_only=True,
@@ -296,7 +306,11 @@ def train(
 
     metrics = {str(k): float(v) for k, v in (results[0] if results else {}).items()}
     metrics["wall_clock_s"] = time.perf_counter() - start
+    full = _full_state_dict(model)  # a collective under FSDP2: every process takes part
     if trainer.is_global_zero:
+        if full is not None:
+            model = LanguageModel(config.model)
+            model.load_state_dict(full)
         model.save_pretrained(run_dir)
         record_files(run_dir)
         save_head = getattr(module, "save_head", None)
@@ -450,6 +464,7 @@ def _build_trainer(
     config: TrainConfig, run_dir: Path, resumed: bool, extra: Sequence[Any] = ()
 ) -> lightning.Trainer:
     import lightning
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar
     from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 
@@ -488,12 +503,52 @@ def _build_trainer(
     if getattr(config.data, "seq_len_warmup", None):
         # The training loader changes its sequence length from stage to stage.
         kwargs["reload_dataloaders_every_n_epochs"] = 1
-    return lightning.Trainer(
-        **kwargs,
-        default_root_dir=run_dir,
-        logger=loggers or False,
-        callbacks=callbacks,
-    )
+    if kwargs["strategy"] == FSDP2:
+        kwargs["strategy"] = _fsdp2_strategy()
+    try:
+        trainer = lightning.Trainer(
+            **kwargs,
+            default_root_dir=run_dir,
+            logger=loggers or False,
+            callbacks=callbacks,
+        )
+        # What Lightning checks only when it launches: devices and nodes against the launcher's
+        # (SLURM's tasks per node and nodes, torchrun's world size).
+        environment = getattr(trainer.strategy, "cluster_environment", None)
+        if environment is not None:
+            environment.validate_settings(num_devices=trainer.num_devices, num_nodes=trainer.num_nodes)
+    except (ValueError, MisconfigurationException) as exc:
+        # Lightning's check of accelerator, devices, strategy and nodes against this machine.
+        text = " ".join(str(exc).split())
+        raise ConfigError(f"trainer: {text}") from None
+    return trainer
+
+
+def _fsdp2_strategy() -> Any:
+    """Lightning's ModelParallelStrategy as pure data parallelism over every process (a 1-D
+    FSDP2 mesh: ``data_parallel`` = all processes, ``tensor_parallel`` = 1), saving whole
+    checkpoint files (rank 0 gathers them), as DDP does."""
+    from lightning.pytorch.strategies import ModelParallelStrategy
+
+    class FSDP2Strategy(ModelParallelStrategy):
+        def setup_environment(self) -> None:
+            self._data_parallel_size = self.num_nodes * self.num_processes
+            self._tensor_parallel_size = 1
+            super().setup_environment()
+
+    return FSDP2Strategy(save_distributed_checkpoint=False)
+
+
+def _full_state_dict(model: Any) -> dict[str, Any] | None:
+    """The whole state dict of a model sharded by FSDP2 (on CPU, on rank 0; empty elsewhere),
+    gathered by every process together; None for a model that is not sharded."""
+    from torch.distributed.fsdp import FSDPModule
+
+    if not isinstance(model, FSDPModule):
+        return None
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
 
 
 def _log_version(run_dir: Path) -> str:

@@ -35,6 +35,7 @@ from longseq.tasks.synthetic.config import SyntheticDataConfig
 
 __all__ = [
     "DATA_SCHEMAS",
+    "FSDP2",
     "LOGGERS",
     "SCHEMA_NAME",
     "CheckpointConfig",
@@ -64,12 +65,23 @@ class TaskConfig:
     name: str = "synthetic"
 
 
+FSDP2 = "fsdp2"
+"""``trainer.strategy=fsdp2``: FSDP2 (``torch.distributed.fsdp.fully_shard``, each layer a unit)
+through Lightning's ModelParallelStrategy, data parallel over every process; runs on CPU (gloo)
+as on GPU. Checkpoints are whole files, like DDP's."""
+
+# Lightning's FSDP (FSDP1) strategies refuse any accelerator but CUDA.
+_CUDA_ONLY_STRATEGIES = ("fsdp", "fsdp_cpu_offload")
+
+
 @dataclass
 class TrainerConfig:
     """The ``lightning.Trainer`` arguments longseq exposes; see Lightning's docs for each one.
 
     ``devices`` takes an int, a list of indices or ``"auto"``; ``val_check_interval`` takes a
     fraction of an epoch (float in (0, 1]), a number of training batches (int) or ``None``.
+    ``strategy`` is a Lightning strategy name (``auto``, ``ddp``, ``fsdp`` on CUDA, ...) or
+    ``fsdp2`` (:data:`FSDP2`).
     """
 
     max_epochs: int = 10
@@ -98,6 +110,13 @@ class TrainerConfig:
             raise ValueError(f"trainer.max_steps={self.max_steps} must be positive, or -1 for none")
         if self.num_nodes < 1:
             raise ValueError(f"trainer.num_nodes={self.num_nodes} must be at least 1")
+        if self.strategy in _CUDA_ONLY_STRATEGIES and self.accelerator not in ("gpu", "cuda"):
+            raise ValueError(
+                f"trainer.strategy={self.strategy} needs trainer.accelerator=gpu (Lightning's FSDP "
+                f"runs on CUDA only; here trainer.accelerator={self.accelerator}); on CPU use "
+                "trainer.strategy=fsdp2 (FSDP2 through Lightning's ModelParallelStrategy) or "
+                "trainer.strategy=ddp"
+            )
         if self.gradient_clip_val is not None and self.gradient_clip_val < 0:
             raise ValueError(
                 f"trainer.gradient_clip_val={self.gradient_clip_val} must be >= 0 or null"

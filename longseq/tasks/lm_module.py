@@ -41,6 +41,18 @@ class MaskedAccuracy(Metric):
         return self.correct.float() / self.total.clamp_min(1).float()
 
 
+def fully_shard_layers(model: nn.Module, mesh: object) -> None:
+    """FSDP2 (``torch.distributed.fsdp.fully_shard``) over ``mesh``: every block of
+    ``model.layers`` is its own unit, the remaining parameters belong to the root. Idempotent."""
+    from torch.distributed.fsdp import FSDPModule, fully_shard
+
+    if isinstance(model, FSDPModule):
+        return
+    for layer in getattr(model, "layers", ()):
+        fully_shard(layer, mesh=mesh)
+    fully_shard(model, mesh=mesh)
+
+
 def sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean cross-entropy in fp32 over labelled positions, and their count.
 
@@ -63,6 +75,7 @@ class SequenceLMTask(lightning.LightningModule):
     ``metric_mask`` [B, L] bool. Logs ``train/loss`` per step, and per epoch ``val/loss``,
     ``val/accuracy`` (resp. ``test/...``): the token-weighted mean loss and the accuracy of the
     argmax prediction on ``metric_mask`` positions, both summed over the whole epoch.
+    Under ``trainer.strategy=fsdp2`` the model is sharded in :meth:`configure_model`.
     """
 
     def __init__(self, model: nn.Module, optim: OptimConfig) -> None:
@@ -81,9 +94,20 @@ class SequenceLMTask(lightning.LightningModule):
         """``input_ids``: [B, L] int64 -> logits [B, L, V]."""
         return self.model(input_ids)
 
+    def configure_model(self) -> None:
+        """Under ``trainer.strategy=fsdp2`` (Lightning's ModelParallelStrategy, which gives the
+        module a device mesh), shard the model with FSDP2: each layer, then the rest (embedding,
+        final norm) at the root. Nothing under any other strategy."""
+        mesh = self.device_mesh
+        if mesh is not None:
+            fully_shard_layers(self.model, mesh["data_parallel"])
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss, _ = sequence_loss(self(batch["input_ids"]), batch["targets"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        # Under DDP/FSDP the logged loss is the mean over the processes' batches (the global
+        # batch's loss when each labels as many positions), as one process would log it.
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0],
+                 sync_dist=True)
         return loss
 
     def _evaluate(
