@@ -179,6 +179,46 @@ def test_fsdp_on_cpu_is_one_line() -> None:
     assert not Path("unused").exists()
 
 
+def test_trainer_settings_lightning_rejects_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+    run = tmp_path / "run"
+    if not torch.cuda.is_available():
+        line = error_line(CliRunner().invoke(main, [
+            "train", "--run-dir", str(run), *BASE, "trainer.accelerator=gpu"]))
+        assert line == "error: trainer: No supported gpu backend found!"
+        assert not run.exists()  # refused before anything is written
+    # torchrun's world size (here 3) must be trainer.devices x trainer.num_nodes
+    for name in _LAUNCH_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"TORCHELASTIC_RUN_ID": "x", "RANK": "0", "LOCAL_RANK": "0",
+                        "GROUP_RANK": "0", "WORLD_SIZE": "3", "MASTER_ADDR": "127.0.0.1",
+                        "MASTER_PORT": "29400"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(rank_zero_only, "rank", rank_zero_only.rank)
+    with pytest.raises(ConfigError, match=r"^trainer: You set `devices=1` and `num_nodes=2` .*"
+                                          r"does not match the world size \(3\)"):
+        _trainer(tmp_path, "trainer.devices=1", "trainer.num_nodes=2")
+
+
+def test_fsdp2_with_a_task_that_does_not_shard_is_one_line(tmp_path: Path) -> None:
+    for label, words in (("animals", "cat dog cow"), ("numbers", "one two three")):
+        (tmp_path / "corpus" / label).mkdir(parents=True)
+        for i in range(6):
+            (tmp_path / "corpus" / label / f"{i}.txt").write_text(f"{words} {i} " * 3)
+    run = tmp_path / "run"
+    line = error_line(CliRunner().invoke(main, [
+        "train", "--run-dir", str(run), "task.name=classification", "data=classification",
+        "modality=text", f"data.path={tmp_path / 'corpus'}", "modality.label_by=directory",
+        "data.seq_len=16", "model.d_model=16",
+        "trainer.accelerator=cpu", "trainer.devices=2", "trainer.strategy=fsdp2"]))
+    assert line == ("error: trainer.strategy=fsdp2: task 'classification' does not shard its model "
+                    "(its module has no configure_model); use trainer.strategy=ddp")
+    assert not run.exists()
+
+
 SLURM = {
     # Task 3 of 4 (2 nodes x 2 tasks), as `srun` sets it on the second node.
     "SLURM_NTASKS": "4",
