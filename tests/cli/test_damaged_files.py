@@ -213,3 +213,27 @@ def test_the_digest_of_a_checkpoint_finds_a_changed_byte(tmp_path: Path) -> None
     assert checkpoint_problem(path) == "empty (0 bytes)"
     path.write_bytes(os.urandom(2000))
     assert checkpoint_problem(path).startswith("truncated or overwritten, it does not load: ")
+
+
+@pytest.mark.parametrize("cut", ["at-a-line-end", "mid-line", "garbage"])
+def test_a_damaged_fasta_index_is_rebuilt_with_one_warning(tmp_path: Path, cut: str) -> None:
+    """The genomics cache's `.fai` index: cut short at a line end it still loads (without the
+    last contigs), so its records are checked against the FASTA's size."""
+    from longseq.integrity import DamagedFileWarning
+    from longseq.plugins.genomics.genome import IndexedGenome
+
+    fasta = tmp_path / "g.fa"
+    fasta.write_text("".join(f">chr{c}\n" + "ACGTTGCA" * 10 + "\nACG\n" for c in range(3)))
+    intact = IndexedGenome(fasta).contigs
+    assert intact == {"chr0": 83, "chr1": 83, "chr2": 83}
+    index = tmp_path / "g.fa.fai"
+    good = index.read_text()
+    damaged = {"at-a-line-end": "".join(good.splitlines(True)[:2]),
+               "mid-line": good[: len(good) // 2], "garbage": "garbage\x00\n"}[cut]
+    index.write_text(damaged)
+    with pytest.warns(DamagedFileWarning) as record:
+        assert IndexedGenome(fasta).contigs == intact
+    (warning,) = [w for w in record if issubclass(w.category, DamagedFileWarning)]
+    assert str(warning.message).startswith(f"{index} is damaged (")
+    assert str(warning.message).endswith(f"; rebuilding the index of {fasta}")
+    assert index.read_text() == good

@@ -12,12 +12,14 @@ import gzip
 import hashlib
 import os
 import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from longseq.integrity import DamagedFileWarning
 from longseq.plugins.genomics.readers import is_gzip, one_line, sniff_format
 from longseq.plugins.genomics.sequence import reverse_complement
 from longseq.plugins.genomics.tokenizer import DNATokenizer
@@ -52,6 +54,24 @@ def _cache_key(path: Path) -> str:
     stat = path.stat()
     text = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
     return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _index_problem(handle: Any, fasta: Path) -> str | None:
+    """What is wrong with the ``.fai`` index pyfaidx read for an uncompressed FASTA: it must
+    reach the file's end (an index cut short at a line end loads, without the last contigs);
+    None when it does, or for a compressed file (its offsets are not the file's)."""
+    if is_gzip(fasta):
+        return None
+    records = list(handle.faidx.index.values())
+    if not records:
+        return "no records"
+    last = max(records, key=lambda r: int(r.offset))
+    lenc, lenb = int(last.lenc), int(last.lenb)
+    end = int(last.offset) + (int(last.rlen) // lenc) * lenb + int(last.rlen) % lenc if lenc else 0
+    size = fasta.stat().st_size
+    if end > size or size - end > lenb + 2:  # at most the last line's end after the sequence
+        return f"its records end at byte {end:,} of {size:,}"
+    return None
 
 
 def _decompressed_copy(path: Path, cache_dir: Path) -> Path:
@@ -106,14 +126,26 @@ class IndexedGenome:
         if self._handle is None or self._pid != os.getpid():
             import pyfaidx
 
-            try:
-                self._handle = pyfaidx.Fasta(
-                    str(self._fasta_path), as_raw=True, **self._index_kwargs
-                )
-            except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat) as exc:
-                raise DataError(f"{self.path}: cannot index FASTA: {one_line(exc)}") from None
-            except (ValueError, OSError) as exc:
-                raise DataError(f"{self.path}: cannot index FASTA: {one_line(exc)}") from None
+            index = Path(self._index_kwargs.get("indexname", f"{self._fasta_path}.fai"))
+            for attempt in (1, 2):
+                had_index = index.is_file()
+                try:
+                    handle = pyfaidx.Fasta(str(self._fasta_path), as_raw=True, **self._index_kwargs)
+                except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat,
+                        ValueError, OSError) as exc:
+                    if not (had_index and attempt == 1):
+                        raise DataError(f"{self.path}: cannot index FASTA: {one_line(exc)}") from None
+                    problem = f"it does not load: {one_line(exc)}"
+                else:
+                    problem = None if attempt == 2 else _index_problem(handle, self._fasta_path)
+                    if problem is None:
+                        self._handle = handle
+                        break
+                    handle.close()
+                # A damaged index (cut short, overwritten) is not trusted: build it again.
+                warnings.warn(f"{index} is damaged ({problem}); rebuilding the index of {self.path}",
+                              DamagedFileWarning, stacklevel=2)
+                index.unlink(missing_ok=True)
             self._pid = os.getpid()
         return self._handle
 
