@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 CHECKPOINT_DIGEST_KEY = "longseq_digest"
-"""Key of a Lightning checkpoint that holds the sha256 of its tensors (:func:`checkpoint_digest`)."""
+"""Key of a Lightning checkpoint holding the sha256 of its tensors (:func:`checkpoint_digest`)."""
 
 _CHUNK = 1 << 22
 
@@ -88,7 +88,9 @@ def file_problem(path: Path, record: Mapping[str, Any]) -> str | None:
             return f"truncated: {size:,} of {expected:,} bytes"
         return f"{size:,} bytes where {expected:,} were written"
     if sha256_file(path) != record.get("sha256"):
-        return "its sha256 differs from the one recorded when it was written (overwritten or corrupted)"
+        return (
+            "its sha256 differs from the one recorded when it was written (overwritten or corrupted)"
+        )
     return None
 
 

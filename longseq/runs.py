@@ -77,7 +77,8 @@ def _recorded_names(run_dir: Path) -> list[str]:
     names = [WEIGHTS, *([RUN_CONFIG] if (run_dir / RUN_CONFIG).is_file() else [])]
     tokenizer_dir = run_dir / TOKENIZER_DIR
     if tokenizer_dir.is_dir():
-        names += sorted(p.relative_to(run_dir).as_posix() for p in tokenizer_dir.rglob("*") if p.is_file())
+        files = (p for p in tokenizer_dir.rglob("*") if p.is_file())
+        names += sorted(p.relative_to(run_dir).as_posix() for p in files)
     return names
 
 
@@ -108,7 +109,9 @@ def _read_model_config(run_dir: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise RunError(f"{path}: damaged, not JSON ({short_reason(exc)}); {_RESTORE}") from None
     if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
-        raise RunError(f"{path}: damaged, not a longseq model config (no 'model' mapping); {_RESTORE}")
+        raise RunError(
+            f"{path}: damaged, not a longseq model config (no 'model' mapping); {_RESTORE}"
+        )
     try:
         ModelConfig.from_dict(data["model"]).validate()
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
@@ -150,7 +153,9 @@ def _read_config(run_dir: Path) -> dict[str, Any]:
     try:
         raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     except (OmegaConfBaseException, OSError, ValueError) as exc:
-        raise RunError(f"{path}: damaged, not a readable run config ({_short(exc)}); {_RESTORE}") from None
+        raise RunError(
+            f"{path}: damaged, not a readable run config ({_short(exc)}); {_RESTORE}"
+        ) from None
     if not isinstance(raw, dict):
         raise RunError(f"{path}: damaged, not a run config (a mapping was expected); {_RESTORE}")
     return {str(k): v for k, v in raw.items()}
@@ -211,7 +216,9 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
     try:
         model = LanguageModel.from_pretrained(run_dir, device=device)
     except SafetensorError as exc:
-        raise RunError(f"{weights}: damaged, not a safetensors file ({_short(exc)}); {_RESTORE}") from None
+        raise RunError(
+            f"{weights}: damaged, not a safetensors file ({_short(exc)}); {_RESTORE}"
+        ) from None
     except (ValueError, RuntimeError, OSError) as exc:
         raise RunError(f"{_one_line(exc)}; {_RESTORE}") from None
     if tokenizer is not None and tokenizer.vocab_size > model.config.vocab_size:

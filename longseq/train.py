@@ -516,7 +516,9 @@ def _build_trainer(
         # (SLURM's tasks per node and nodes, torchrun's world size).
         environment = getattr(trainer.strategy, "cluster_environment", None)
         if environment is not None:
-            environment.validate_settings(num_devices=trainer.num_devices, num_nodes=trainer.num_nodes)
+            environment.validate_settings(
+                num_devices=trainer.num_devices, num_nodes=trainer.num_nodes
+            )
     except (ValueError, MisconfigurationException) as exc:
         # Lightning's check of accelerator, devices, strategy and nodes against this machine.
         text = " ".join(str(exc).split())
@@ -548,7 +550,8 @@ def _full_state_dict(model: Any) -> dict[str, Any] | None:
         return None
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
-    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    return get_model_state_dict(model, options=options)
 
 
 def _log_version(run_dir: Path) -> str:

@@ -47,7 +47,8 @@ _LAUNCH_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_R
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_VARS and not k.startswith("SLURM_")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in _LAUNCH_VARS and not k.startswith("SLURM_")}
     return {**env, "OMP_NUM_THREADS": "1"}
 
 
@@ -174,8 +175,9 @@ def test_fsdp_on_cpu_is_one_line() -> None:
             f"trainer.accelerator={accelerator}"]))
         assert line == (
             "error: trainer.strategy=fsdp needs trainer.accelerator=gpu (Lightning's FSDP runs on "
-            f"CUDA only; here trainer.accelerator={accelerator}); on CPU use trainer.strategy=fsdp2 "
-            "(FSDP2 through Lightning's ModelParallelStrategy) or trainer.strategy=ddp")
+            f"CUDA only; here trainer.accelerator={accelerator}); on CPU use "
+            "trainer.strategy=fsdp2 (FSDP2 through Lightning's ModelParallelStrategy) or "
+            "trainer.strategy=ddp")
     assert not Path("unused").exists()
 
 
@@ -260,7 +262,8 @@ def test_slurm_environment_is_detected_from_srun_variables(tmp_path: Path, slurm
     trainer = _trainer(tmp_path, "trainer.devices=2", "trainer.num_nodes=2")
     env = trainer.strategy.cluster_environment
     assert isinstance(env, SLURMEnvironment)
-    assert (trainer.world_size, trainer.global_rank, trainer.local_rank, trainer.node_rank) == (4, 3, 1, 1)
+    ranks = (trainer.world_size, trainer.global_rank, trainer.local_rank, trainer.node_rank)
+    assert ranks == (4, 3, 1, 1)
     assert not trainer.is_global_zero
     assert env.main_address == "node07"  # the first node of SLURM_NODELIST
     assert env.main_port == 15000 + 3456  # Lightning's port from the job id's last 4 digits

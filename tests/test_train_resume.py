@@ -164,8 +164,9 @@ def test_resume_auto_falls_back_past_a_damaged_last_checkpoint(tmp_path: Path, h
     caught = [w for w in record if issubclass(w.category, DamagedFileWarning)]
     assert len(caught) == 1
     assert str(caught[0].message).startswith(f"{last} is damaged (")
+    fallback = run / "checkpoints" / "epoch=1-step=8.ckpt"
     assert str(caught[0].message).endswith(
-        f": resuming from {run / 'checkpoints' / 'epoch=1-step=8.ckpt'}, the newest intact checkpoint"
+        f": resuming from {fallback}, the newest intact checkpoint"
     )
     a, b = _losses(tmp_path / "straight"), _losses(run)
     assert sorted(b) == list(range(16))

@@ -49,6 +49,9 @@ class CheckpointDigest(lightning.Callback):
     checkpoint whose bytes changed after it was written is found even where it still loads."""
 
     def on_save_checkpoint(
-        self, trainer: lightning.Trainer, pl_module: lightning.LightningModule, checkpoint: dict[str, Any]
+        self,
+        trainer: lightning.Trainer,
+        pl_module: lightning.LightningModule,
+        checkpoint: dict[str, Any],
     ) -> None:
         checkpoint[CHECKPOINT_DIGEST_KEY] = checkpoint_digest(checkpoint)

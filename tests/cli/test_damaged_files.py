@@ -31,8 +31,9 @@ def _copy(run: Path, tmp_path: Path) -> Path:
 
 
 def _generate(run: Path) -> Result:
-    return CliRunner().invoke(main, ["generate", str(run), "--prompt", "In", "--max-new-tokens", "2",
-                                     "--device", "cpu"])
+    return CliRunner().invoke(
+        main, ["generate", str(run), "--prompt", "In", "--max-new-tokens", "2", "--device", "cpu"]
+    )
 
 
 def _flip_byte(path: Path, at: float = 0.5) -> None:
@@ -171,7 +172,8 @@ def test_a_damaged_token_cache_is_rebuilt_with_one_warning(
 ) -> None:
     root = tmp_path / "cache"
     shutil.copytree(text_run.parent / "cache", root)
-    args = ["eval", str(text_run), f"data.cache_dir={root}", "--device", "cpu", "--max-batches", "2"]
+    args = ["eval", str(text_run), f"data.cache_dir={root}", "--device", "cpu",
+            "--max-batches", "2"]
     intact = CliRunner().invoke(main, args)
     assert intact.exit_code == 0 and intact.stderr == "", intact.output
     (cache,) = [p for p in root.iterdir() if p.is_dir()]

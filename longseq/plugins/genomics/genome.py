@@ -134,7 +134,8 @@ class IndexedGenome:
                 except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat,
                         ValueError, OSError) as exc:
                     if not (had_index and attempt == 1):
-                        raise DataError(f"{self.path}: cannot index FASTA: {one_line(exc)}") from None
+                        message = f"{self.path}: cannot index FASTA: {one_line(exc)}"
+                        raise DataError(message) from None
                     problem = f"it does not load: {one_line(exc)}"
                 else:
                     problem = None if attempt == 2 else _index_problem(handle, self._fasta_path)
@@ -143,8 +144,11 @@ class IndexedGenome:
                         break
                     handle.close()
                 # A damaged index (cut short, overwritten) is not trusted: build it again.
-                warnings.warn(f"{index} is damaged ({problem}); rebuilding the index of {self.path}",
-                              DamagedFileWarning, stacklevel=2)
+                warnings.warn(
+                    f"{index} is damaged ({problem}); rebuilding the index of {self.path}",
+                    DamagedFileWarning,
+                    stacklevel=2,
+                )
                 index.unlink(missing_ok=True)
             self._pid = os.getpid()
         return self._handle

@@ -279,7 +279,9 @@ def _checked_cache(modality: Modality, directory: Path) -> Corpus | None:
     opened = _open_cache(modality, directory)
     if isinstance(opened, Corpus):
         return opened
-    warnings.warn(f"token cache {opened}; rebuilding it from the data", DamagedFileWarning, stacklevel=3)
+    warnings.warn(
+        f"token cache {opened}; rebuilding it from the data", DamagedFileWarning, stacklevel=3
+    )
     _move_aside(directory)
     return None
 
@@ -314,7 +316,8 @@ def _open_cache(modality: Modality, directory: Path) -> Corpus | str:
         except (OSError, ValueError) as exc:
             return f"{path} is damaged ({short_reason(exc)})"
         if stream.ndim != 1 or stream.size != meta[name]["tokens"]:
-            return f"{path} is damaged ({stream.shape} tokens where {meta[name]['tokens']} were written)"
+            written = meta[name]["tokens"]
+            return f"{path} is damaged (shape {stream.shape} where {written} tokens were written)"
         splits[name] = stream
     try:
         tokenizer = modality.load_tokenizer(directory / "tokenizer")
