@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,12 @@ def _losses(run_dir: Path) -> dict[int, float]:
     return out
 
 
+def _logged_steps(metrics_csv: Path) -> list[int]:
+    """The steps one attempt's log holds a train/loss for, in order."""
+    with metrics_csv.open() as f:
+        return [int(row["step"]) for row in csv.DictReader(f) if row.get("train/loss")]
+
+
 class InterruptAtStep(lightning.Callback):
     """Raise KeyboardInterrupt (as Ctrl-C would) before training step ``step``."""
 
@@ -58,6 +65,9 @@ class InterruptAtStep(lightning.Callback):
 
 
 def test_resume_auto_follows_the_uninterrupted_curve(tmp_path: Path) -> None:
+    """Catches: a resume that restarts from step 0 (e.g. ``ckpt_path=None`` passed to
+    ``trainer.fit``): a seeded fresh run replays the same curve, so only the resumed attempt's
+    log, which must start at the checkpoint's step, tells the two apart."""
     straight = train(compose(TINY), tmp_path / "straight")
     with pytest.raises(KeyboardInterrupt):
         # Interrupted mid-epoch 2 (steps 8-11): last.ckpt is the end of epoch 1 (step 8).
@@ -73,8 +83,11 @@ def test_resume_auto_follows_the_uninterrupted_curve(tmp_path: Path) -> None:
     for step in a:
         assert b[step] == pytest.approx(a[step], rel=1e-5, abs=1e-6), step
     # the steps before the interruption are kept in the first attempt's log
-    assert (tmp_path / "resumed" / "logs" / "metrics.csv").is_file()
-    assert (tmp_path / "resumed" / "logs" / "resume-1" / "metrics.csv").is_file()
+    assert _logged_steps(tmp_path / "resumed" / "logs" / "metrics.csv") == list(range(10))
+    # the resumed attempt went on from the checkpoint: its log starts at step 8
+    assert _logged_steps(tmp_path / "resumed" / "logs" / "resume-1" / "metrics.csv") == list(
+        range(8, 16)
+    )
     assert resumed["test/loss"] == pytest.approx(straight["test/loss"], rel=1e-5)
     wa = load_file(tmp_path / "straight" / "model.safetensors")
     wb = load_file(tmp_path / "resumed" / "model.safetensors")
@@ -170,6 +183,7 @@ def test_resume_auto_falls_back_past_a_damaged_last_checkpoint(tmp_path: Path, h
     )
     a, b = _losses(tmp_path / "straight"), _losses(run)
     assert sorted(b) == list(range(16))
+    assert _logged_steps(run / "logs" / "resume-1" / "metrics.csv")[0] == 8  # from the fallback
     for step in a:
         assert b[step] == pytest.approx(a[step], rel=1e-5, abs=1e-6), step
     assert resumed["test/loss"] == pytest.approx(straight["test/loss"], rel=1e-5)
@@ -207,21 +221,43 @@ def test_damaged_checkpoints_are_one_line_in_the_cli(tmp_path: Path) -> None:
     assert line.startswith(f"error: resume={last}: the checkpoint is damaged (truncated or ")
 
 
-def _cli(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
-    """`longseq ARGS` through the installed console script, as a user (and DDP) runs it."""
+Cli = Callable[..., "subprocess.Popen[str]"]
+
+
+@pytest.fixture()
+def cli() -> Iterator[Cli]:
+    """``cli(args, **popen_kwargs)``: `longseq ARGS` through the installed console script, as a
+    user (and DDP) runs it, in a new session. When the test ends, passed or failed (an assertion,
+    a timeout), every process it started is killed with its whole process group (DDP workers
+    included), so a failing test leaves no training running."""
     exe = shutil.which("longseq", path=str(Path(sys.executable).parent)) or shutil.which("longseq")
     assert exe is not None, "the longseq console script is not installed"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LONGSEQ_RUN_DIR"):
         env.pop(name, None)
-    return subprocess.Popen([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, **kwargs)
+    started: list[subprocess.Popen[str]] = []
+
+    def start(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+        proc = subprocess.Popen([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env, start_new_session=True, **kwargs)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group outlives a leader that exited
+        except ProcessLookupError:
+            pass
+        proc.communicate()
 
 
-def test_ctrl_c_keeps_the_last_checkpoint_and_resume_auto_finishes(tmp_path: Path) -> None:
+def test_ctrl_c_keeps_the_last_checkpoint_and_resume_auto_finishes(
+    tmp_path: Path, cli: Cli
+) -> None:
     run = tmp_path / "run"
     long = [*TINY, "trainer.max_epochs=1000"]
-    proc = _cli(["train", "--run-dir", str(run), *long])
+    proc = cli(["train", "--run-dir", str(run), *long])
     last = run / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 120
     while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -238,13 +274,13 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_auto_finishes(tmp_path: Pat
 
     # finish sooner than planned: trainer.* may change on resume
     epochs = step // 4 + 1
-    again = _cli(["train", "--run-dir", str(run), *TINY, f"trainer.max_epochs={epochs}",
+    again = cli(["train", "--run-dir", str(run), *TINY, f"trainer.max_epochs={epochs}",
                   "resume=auto"])
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err[-3000:]
     assert "test accuracy:" in out and (run / "metrics.json").is_file()
 
-    clash = _cli(["train", "--run-dir", str(run), *TINY])
+    clash = cli(["train", "--run-dir", str(run), *TINY])
     _, err = clash.communicate(timeout=120)
     assert clash.returncode == 2 and "already holds a run" in err and "resume=auto" in err
 
@@ -263,10 +299,12 @@ train(compose(sys.argv[2:]), sys.argv[1], callbacks=[Kill()])
 """
 
 
-def test_sigkill_then_resume_auto_ends_with_the_uninterrupted_metrics(tmp_path: Path) -> None:
+def test_sigkill_then_resume_auto_ends_with_the_uninterrupted_metrics(
+    tmp_path: Path, cli: Cli
+) -> None:
     """A process killed with SIGKILL mid-epoch (no handler runs, nothing is flushed) and then
     `longseq train ... resume=auto` ends with exactly the uninterrupted run's test metrics."""
-    straight = _cli(["train", "--run-dir", str(tmp_path / "straight"), *TINY])
+    straight = cli(["train", "--run-dir", str(tmp_path / "straight"), *TINY])
     out, err = straight.communicate(timeout=300)
     assert straight.returncode == 0, err[-3000:]
 
@@ -278,7 +316,7 @@ def test_sigkill_then_resume_auto_ends_with_the_uninterrupted_metrics(tmp_path: 
     assert not (run / "metrics.json").exists()
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8
 
-    resumed = _cli(["train", "--run-dir", str(run), *TINY, "resume=auto"])
+    resumed = cli(["train", "--run-dir", str(run), *TINY, "resume=auto"])
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err[-3000:]
     a = json.loads((tmp_path / "straight" / "metrics.json").read_text())
@@ -286,11 +324,12 @@ def test_sigkill_then_resume_auto_ends_with_the_uninterrupted_metrics(tmp_path: 
     for key in ("test/loss", "test/accuracy"):
         assert b[key] == a[key], key
     assert _losses(run) == _losses(tmp_path / "straight")
+    assert _logged_steps(run / "logs" / "resume-1" / "metrics.csv")[0] == 8  # not a fresh start
 
 
-def test_ddp_with_two_cpu_processes(tmp_path: Path) -> None:
+def test_ddp_with_two_cpu_processes(tmp_path: Path, cli: Cli) -> None:
     run = tmp_path / "run"
-    proc = _cli(["train", "--run-dir", str(run), *TINY, "trainer.max_epochs=2",
+    proc = cli(["train", "--run-dir", str(run), *TINY, "trainer.max_epochs=2",
                  "trainer.accelerator=cpu", "trainer.devices=2", "trainer.strategy=ddp"],
                 cwd=tmp_path)
     out, err = proc.communicate(timeout=300)
