@@ -301,13 +301,14 @@ def bench() -> None:
 # Commands that live in their own modules (each imports its heavy dependencies lazily).
 # One line per command; keep this block sorted.
 # <commands>
-from longseq.cli_bench import bench_conv, bench_generate, bench_train
+from longseq.cli_bench import bench_conv, bench_generate, bench_memory, bench_train
 from longseq.cli_complete import complete
 from longseq.cli_eval import eval_command
 
 bench.add_command(bench_conv, name="conv")
 bench.add_command(bench_generate, name="generate")
 bench.add_command(bench_train, name="train")
+bench.add_command(bench_memory, name="memory")
 main.add_command(complete, name="complete")
 main.add_command(eval_command, name="eval")
 # </commands>

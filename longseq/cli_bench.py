@@ -1,4 +1,5 @@
-"""``longseq bench conv|generate|train``. ``conv``: causal sequence mixing against L. ``generate``
+"""``longseq bench conv|generate|train|memory``. ``memory``: peak memory and time per token of a
+training step against L, long-context path against the full-length baseline. ``conv``: causal sequence mixing against L. ``generate``
 and ``train``: tokens per second of H3, hybrid and Transformer models of the same size, against
 prompt or sequence length, with ratio columns against the Transformer. Each prints a markdown
 table and takes ``--json`` and ``--png``.
@@ -16,7 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
-__all__ = ["bench_conv", "bench_generate", "bench_train"]
+__all__ = ["bench_conv", "bench_generate", "bench_memory", "bench_train"]
 
 EXIT_USAGE = 2
 
@@ -201,3 +202,61 @@ def bench_train(lengths: str, d_model: int, n_layer: int, models: str, batch: in
         _fail(str(exc))
     _report(rows, COLUMNS, device, json_path, png_path, "seq_len", "train_tokens_per_s",
             "sequence length (tokens)", f"training (d_model {d_model}, {n_layer} layers)")
+
+
+@click.command("memory")
+@click.option("--lengths", default="16384,65536,262144,1048576", show_default=True,
+              help="Comma-separated training sequence lengths.")
+@click.option("--model", "kind", type=click.Choice(["h3", "hybrid", "transformer"]), default="h3",
+              show_default=True, help="Model kind (see bench train).")
+@click.option("--modes", default="long,full", show_default=True,
+              help="long: state passing + activation checkpointing (the model defaults); "
+                   "full: both off (the baseline).")
+@click.option("--full-max-len", default=None, type=click.IntRange(min=2),
+              help="Skip the full baseline above this length (it needs ~20 KB/token).")
+@click.option("--d-model", default=64, show_default=True, type=click.IntRange(min=1), help="Model width.")
+@click.option("--n-layer", default=2, show_default=True, type=click.IntRange(min=1), help="Layers.")
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1), help="Sequences per step.")
+@click.option("--vocab", default=16, show_default=True, type=click.IntRange(min=2),
+              help="Vocabulary size (16: DNA-sized).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="torch CPU threads in each measuring process (default: torch's own choice).")
+@click.option("--repeats", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Timed steps per point after one warm-up step (median).")
+@click.option("--budget", default=None, type=float,
+              help="Stop a point after this many seconds (its row says so).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Peak memory and time per token against L (needs matplotlib: the 'bench' extra).")
+def bench_memory(lengths: str, kind: str, modes: str, full_max_len: int | None, d_model: int,
+                 n_layer: int, batch: int, vocab: int, device: str, threads: int | None, repeats: int,
+                 budget: float | None, seed: int, json_path: Path | None, png_path: Path | None) -> None:
+    """Peak memory (RSS on CPU, allocated on CUDA) and time per token of one training step against L."""
+    import os
+
+    from longseq.bench.memory import COLUMNS, run_memory_bench, write_memory_png
+    from longseq.bench.throughput import format_table
+    from longseq.bench.timing import environment, write_json
+
+    seq_lens = _int_list("--lengths", lengths)
+    device, _ = _runtime(device, None, None, png_path)
+    if threads is not None:
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # read by each measuring process
+    mode_list = [m.strip() for m in modes.split(",") if m.strip()]
+    try:
+        rows = run_memory_bench(seq_lens, kind, mode_list, d_model=d_model, n_layer=n_layer, batch=batch,
+                                vocab=vocab, device=device, repeats=repeats, full_max_len=full_max_len,
+                                time_budget_s=budget, seed=seed, progress=_progress)
+    except ValueError as exc:
+        _fail(f"--modes / --lengths: {exc}")
+    click.echo(format_table(rows, COLUMNS))
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(rows, json_path, environment(device))
+        click.echo(f"wrote {json_path}")
+    if png_path is not None:
+        png_path.parent.mkdir(parents=True, exist_ok=True)
+        write_memory_png(rows, png_path, f"training step, {kind} d_model {d_model} x {n_layer} layers, batch {batch}")
+        click.echo(f"wrote {png_path}")

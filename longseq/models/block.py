@@ -79,7 +79,11 @@ class Block(nn.Module):
         on slices of ``mlp_chunk`` positions, so its 4x-wide activations never exist for the whole
         sequence. Dropout masks are the plain forward's: the mixer's is replayed (checkpoint
         restores the RNG state) and the MLP's is drawn once over the whole sequence."""
-        h = h + checkpoint(self._mix_delta, h, use_reentrant=False)
+        itself = getattr(self.mixer, "checkpoints_itself", None)
+        if itself is not None and itself(h.shape[1]):
+            h = h + self._mix_delta(h)  # the mixer keeps only its segment inputs already
+        else:
+            h = h + checkpoint(self._mix_delta, h, use_reentrant=False)
         if self.mlp is None:
             return h
         parts = [

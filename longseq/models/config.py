@@ -57,6 +57,9 @@ class LongContextConfig:
       the diagonal SSM's state (H3_SPEC §3.4) instead of one FFT over the whole sequence: the same
       outputs and gradients, memory linear in L. 0 turns it off.
     - ``chunk`` / ``intra``: chunk length and the within-chunk convolution (FFT or Toeplitz GEMM).
+    - ``segment``: under state passing, H3 and S4D layers run segments of this many positions
+      one after another, carrying the SSM state, each recomputed in the backward pass: a layer's
+      intermediates exist for one segment at a time (rounded down to a multiple of ``chunk``).
     - ``checkpoint_from``: at L >= this, training recomputes each block in the backward pass
       (activation checkpointing) instead of keeping its activations; 0 turns it off.
     - ``mlp_chunk``: under checkpointing, the position-wise MLP runs on slices of this many
@@ -66,12 +69,21 @@ class LongContextConfig:
     state_passing_from: int = 32768
     chunk: int = 256
     intra: str = "fft"
+    segment: int = 65536
     checkpoint_from: int = 32768
     mlp_chunk: int = 16384
 
     def uses_state_passing(self, length: int) -> bool:
         """Whether H3 / S4D layers run a sequence of ``length`` by state passing."""
         return 0 < self.state_passing_from <= length
+
+    def segment_length(self) -> int:
+        """``segment`` rounded down to a multiple of ``chunk`` (at least one chunk)."""
+        return max(self.chunk, self.segment // self.chunk * self.chunk)
+
+    def uses_segments(self, length: int) -> bool:
+        """Whether H3 / S4D layers run a sequence of ``length`` in several segments."""
+        return self.uses_state_passing(length) and length > self.segment_length()
 
     def uses_checkpointing(self, length: int) -> bool:
         """Whether training recomputes the blocks of a sequence of ``length`` in the backward."""
@@ -138,7 +150,7 @@ class ModelConfig:
         for key in ("state_passing_from", "checkpoint_from"):
             if getattr(lc, key) < 0:
                 raise ValueError(f"model.long_context.{key}={getattr(lc, key)} must be >= 0 (0: off)")
-        for key in ("chunk", "mlp_chunk"):
+        for key in ("chunk", "segment", "mlp_chunk"):
             if getattr(lc, key) < 1:
                 raise ValueError(f"model.long_context.{key}={getattr(lc, key)} must be >= 1")
         if lc.intra not in STATE_PASSING_INTRA:

@@ -10,6 +10,7 @@ from torch import nn
 from longseq import kernels
 from longseq.models.cache import H3State
 from longseq.models.config import LongContextConfig, SSMConfig
+from longseq.models.segments import run_segments
 from longseq.models.ssm import DiagonalSSM, ShiftSSM
 
 
@@ -41,40 +42,62 @@ class H3(nn.Module):
     def forward(self, u: torch.Tensor, state: H3State | None = None) -> torch.Tensor:
         """u: [B, L, C]. With a fresh ``state``, also fill it from the prompt (prefill)."""
         L = u.shape[1]
+        if self.long_context.uses_state_passing(L):
+            return self._forward_state_passing(u, state)
         q = self.q_proj(u).transpose(1, 2)
         k = self.k_proj(u).transpose(1, 2)
         v = self.v_proj(u).transpose(1, 2)
-        if self.long_context.uses_state_passing(L):
-            return self._forward_state_passing(q, k, v, state)
         k_shift = kernels.fftconv(k, self.shift.kernel(L), self.shift.D)
         y = kernels.fftconv_h3(q, k_shift, v, self.diag.kernel(L), self.diag.D, self.head_dim)
         if state is not None:
             self._prefill(k, k_shift, v, state)
         return self.output_linear(y.transpose(1, 2))
 
-    def _forward_state_passing(
-        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, state: H3State | None
-    ) -> torch.Tensor:
-        """The same map as the FFT path, chunk by chunk: the shift SSM by overlap-save, the
-        diagonal SSM by state passing, whose final state is the prefill state."""
-        lc, (Bsz, C, L) = self.long_context, q.shape
-        dh, H = self.head_dim, self.n_heads
-        with torch.autocast(device_type=q.device.type, enabled=False):
-            k_shift = kernels.overlap_save_conv(k, self.shift.kernel(L), self.shift.D, lc.chunk)
-            dA, dB, Cm = self.diag.discrete()
-            kv = self._outer(k_shift, v)  # [B, d_h^2, H, L]
-            s, z = kernels.state_passing_conv(kv, dA, Cm * dB, self.diag.D, lc.chunk, lc.intra, return_state=True)
-            if dh == 1:
-                y = q * s.reshape(Bsz, C, L)
-            else:
-                s = s.reshape(Bsz, dh, dh, H, L).permute(0, 3, 1, 2, 4)  # [B, H, i, j, L]
-                y = (q.reshape(Bsz, H, dh, 1, L) * s).sum(2).reshape(Bsz, C, L)
+    def _forward_state_passing(self, u: torch.Tensor, state: H3State | None) -> torch.Tensor:
+        """The same map as the FFT path, chunk by chunk (shift SSM by overlap-save, diagonal SSM
+        by state passing) and segment by segment (:func:`run_segments`), the SSM state carried
+        across; the final state is the prefill state."""
+        Bsz, N = u.shape[0], self.shift.B.shape[-1]
+        dA = self.diag.discrete()[0]
+        k_hist = torch.zeros(Bsz, self.d_model, N, dtype=u.dtype, device=u.device)
+        z = torch.zeros(Bsz, self.head_dim**2, self.n_heads, dA.shape[-1], dtype=dA.dtype, device=u.device)
+        y, (k_hist, z) = run_segments(self._segment, u, (k_hist, z), self.long_context.segment_length())
         if state is not None:
             with torch.no_grad():
                 ctype = self.shift.compute_dtype
-                state.shift.copy_(kernels.shift_state(k.to(ctype), self.shift.B.to(ctype)))
-                state.diag.copy_(state.dB.unsqueeze(0) * z)
-        return self.output_linear(y.to(q.dtype).transpose(1, 2))
+                state.shift.copy_(kernels.shift_state(k_hist.to(ctype), self.shift.B.to(ctype)))
+                state.diag.copy_(state.dB * z)
+        return self.output_linear(y)
+
+    def _segment(
+        self, u: torch.Tensor, k_hist: torch.Tensor, z: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One segment: u [B, S, C], the last N shift-SSM inputs before it and the diagonal
+        state z (divided by dB) -> (gated output [B, S, C] before output_linear, the new k_hist, z)."""
+        lc, C = self.long_context, self.d_model
+        q = self.q_proj(u).transpose(1, 2)
+        k = self.k_proj(u).transpose(1, 2)
+        v = self.v_proj(u).transpose(1, 2)
+        Bsz, _, S = q.shape
+        dh, H, N = self.head_dim, self.n_heads, k_hist.shape[-1]
+        with torch.autocast(device_type=q.device.type, enabled=False):
+            k_ext = torch.cat([k_hist.to(k.dtype), k], dim=-1)
+            k_shift = kernels.overlap_save_conv(k_ext, self.shift.kernel(N + S), self.shift.D, lc.chunk)[..., N:]
+            dA, dB, Cm = self.diag.discrete()
+            kv = self._outer(k_shift, v)  # [B, d_h^2, H, S]
+            s, z = kernels.state_passing_conv(
+                kv, dA, Cm * dB, self.diag.D, lc.chunk, lc.intra, return_state=True, initial_state=z
+            )
+            if dh == 1:
+                y = q * s.reshape(Bsz, C, S)
+            else:
+                s = s.reshape(Bsz, dh, dh, H, S).permute(0, 3, 1, 2, 4)  # [B, H, i, j, S]
+                y = (q.reshape(Bsz, H, dh, 1, S) * s).sum(2).reshape(Bsz, C, S)
+        return y.to(q.dtype).transpose(1, 2), k_ext[..., -N:], z
+
+    def checkpoints_itself(self, length: int) -> bool:
+        """Whether a training forward of ``length`` already keeps only segment inputs."""
+        return self.long_context.uses_segments(length)
 
     def _outer(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """k, v: [B, C, *T] -> kv: [B, d_h^2, H, *T] with kv[i*d_h + j, h] = k[h*d_h+i] v[h*d_h+j]."""

@@ -17,6 +17,7 @@ from torch import nn
 from longseq.models.block import Block
 from longseq.models.cache import InferenceCache
 from longseq.models.config import ModelConfig
+from longseq.models.host_memory import bound_host_memory
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -97,7 +98,10 @@ class LanguageModel(nn.Module):
             cache.check_room(input_ids.shape[1])
         h = self._embed(input_ids, 0)
         lc = self.config.long_context
-        if cache is None and torch.is_grad_enabled() and lc.uses_checkpointing(input_ids.shape[1]):
+        L = input_ids.shape[1]
+        if h.device.type == "cpu" and (lc.uses_state_passing(L) or lc.uses_checkpointing(L)):
+            bound_host_memory()
+        if cache is None and torch.is_grad_enabled() and lc.uses_checkpointing(L):
             for block in self.blocks:
                 h = block.forward_checkpointed(h, lc.mlp_chunk)
             return self._logits(h)

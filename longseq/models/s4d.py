@@ -10,6 +10,7 @@ from torch.nn import functional as F
 from longseq import kernels
 from longseq.models.cache import S4DState
 from longseq.models.config import LongContextConfig, SSMConfig
+from longseq.models.segments import run_segments
 from longseq.models.ssm import DiagonalSSM
 
 
@@ -27,19 +28,34 @@ class S4D(nn.Module):
         x = u.transpose(1, 2)
         lc = self.long_context
         if lc.uses_state_passing(x.shape[-1]):
-            # the same convolution chunk by chunk; its final state is the prefill state
-            with torch.autocast(device_type=u.device.type, enabled=False):
-                dA, dB, C = self.ssm.discrete()
-                y, z = kernels.state_passing_conv(x, dA, C * dB, self.ssm.D, lc.chunk, lc.intra, return_state=True)
+            # the same convolution chunk by chunk and segment by segment; its final state is the
+            # prefill state
+            dA = self.ssm.discrete()[0]
+            z = torch.zeros(u.shape[0], self.d_model, dA.shape[-1], dtype=dA.dtype, device=u.device)
+            out, (z,) = run_segments(self._segment, u, (z,), lc.segment_length())
             if state is not None:
                 with torch.no_grad():
                     state.diag.copy_(state.dB * z)
-            return self._output(y.transpose(1, 2))
+            return out
         y = kernels.fftconv(x, self.ssm.kernel(x.shape[-1]), self.ssm.D)
         if state is not None:
             with torch.no_grad(), torch.autocast(device_type=u.device.type, enabled=False):
                 state.diag.copy_(kernels.s4d_state(x.to(self.ssm.compute_dtype), state.dA, state.dB))
         return self._output(y.transpose(1, 2))
+
+    def _segment(self, u: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """u [B, S, C] and the state z (divided by dB) before it -> (output [B, S, C], new z)."""
+        lc = self.long_context
+        with torch.autocast(device_type=u.device.type, enabled=False):
+            dA, dB, C = self.ssm.discrete()
+            y, z = kernels.state_passing_conv(
+                u.transpose(1, 2), dA, C * dB, self.ssm.D, lc.chunk, lc.intra, return_state=True, initial_state=z
+            )
+        return self._output(y.transpose(1, 2)), z
+
+    def checkpoints_itself(self, length: int) -> bool:
+        """Whether a training forward of ``length`` already keeps only segment inputs."""
+        return self.long_context.uses_segments(length)
 
     def _output(self, y: torch.Tensor) -> torch.Tensor:
         return F.glu(self.output_linear(F.gelu(y)), dim=-1)

@@ -112,3 +112,31 @@ def test_gpu_matches_full_convolution() -> None:
         y = state_passing_conv(u, dA, W, D, chunk=256, intra=intra)
         expected = _full(u, dA, W, D)
         torch.testing.assert_close(y, expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
+
+
+@pytest.mark.parametrize("intra", ["fft", "matmul"])
+@pytest.mark.parametrize("L,chunk", [(1, 4), (13, 4), (16, 4), (37, 8), (64, 1000)])
+def test_state_and_initial_state_split_a_sequence_exactly(intra: str, L: int, chunk: int) -> None:
+    """Two segments with the first one's returned state as the second one's initial state ==
+    one pass over the whole sequence (outputs, final state, and every gradient), and the final
+    state equals the recurrence's (s4d_state_ref) — L not a multiple of the chunk."""
+    from longseq.kernels.ssm.reference import s4d_state_ref
+
+    dA, W, D = _params(2)
+    dA, W, D = (t.clone().requires_grad_() for t in (dA, W, D))
+    g = torch.Generator().manual_seed(L)
+    u = torch.randn(2, H, 2 * L + 3, generator=g, dtype=torch.float64, requires_grad=True)
+    dy = torch.randn(2, H, 2 * L + 3, generator=g, dtype=torch.float64)
+    y_all, z_all = state_passing_conv(u, dA, W, D, chunk, intra, return_state=True)
+    torch.testing.assert_close(y_all, _full(u, dA, W, D), rtol=1e-10, atol=1e-10)
+    ones = torch.ones_like(dA)
+    torch.testing.assert_close(z_all, s4d_state_ref(u, dA, ones), rtol=1e-10, atol=1e-10)
+    y1, z1 = state_passing_conv(u[..., :L], dA, W, D, chunk, intra, return_state=True)
+    y2, z2 = state_passing_conv(u[..., L:], dA, W, D, chunk, intra, return_state=True, initial_state=z1)
+    y_split = torch.cat([y1, y2], -1)
+    torch.testing.assert_close(y_split, y_all, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(z2, z_all, rtol=1e-10, atol=1e-10)
+    loss_all = (y_all * dy).sum() + z_all.abs().sum()
+    loss_split = (y_split * dy).sum() + z2.abs().sum()
+    for a, b in zip(torch.autograd.grad(loss_split, (u, dA, W, D)), torch.autograd.grad(loss_all, (u, dA, W, D))):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)

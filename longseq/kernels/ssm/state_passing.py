@@ -53,17 +53,20 @@ def _within_chunk(x: torch.Tensor, K_T: torch.Tensor, intra: str) -> torch.Tenso
     return torch.matmul(x, toeplitz.transpose(-1, -2))
 
 
-def _carried_states(e: torch.Tensor, lam: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _carried_states(
+    e: torch.Tensor, lam: torch.Tensor, s0: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """State before each chunk: s_0 = 0, s_{c+1} = lam * s_c + e_c (a sequential loop over the
     nc = L / T chunks: O(L M / T) work; measured faster on CPU than a log-depth vectorised scan).
 
     Args:
         e: [..., H, nc, M] complex chunk-local end states. lam: [H, M] complex (dA^T).
+        s0: [..., H, M] state before the first chunk (None: zero).
 
     Returns:
         ([..., H, nc, M] the state before each chunk, [..., H, M] the state after the last).
     """
-    s = torch.zeros_like(e[..., 0, :])
+    s = torch.zeros_like(e[..., 0, :]) if s0 is None else s0.to(e.dtype).expand_as(e[..., 0, :])
     states = []
     # unbind, not e[..., c, :]: the backward of one unbind is one stack, while each indexing
     # op's backward writes a full-size zero tensor (quadratic in nc: 122 s instead of 1 s at 256K)
@@ -81,6 +84,7 @@ def state_passing_conv(
     chunk: int = 64,
     intra: str = "fft",
     return_state: bool = False,
+    initial_state: torch.Tensor | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Diagonal-SSM convolution by state passing: equals
     ``fftconv_ref(u, s4d_kernel_ref(dA, W, L), D)`` with memory O(L + H M T) instead of an
@@ -90,11 +94,15 @@ def state_passing_conv(
         u: [..., H, L] real input, any float dtype (computed in dA's real dtype).
         dA: [H, M] complex discrete poles (``s4d_discretize_ref``); W: [H, M] complex, C * dB.
         D: [H] skip weight, or None.
-        chunk: chunk length N' (T); L need not be a multiple (the first chunk is zero-padded on
-            the left, which leaves a zero state zero, so the state after the last sample is exact).
+        chunk: chunk length N' (T); L need not be a multiple (the last chunk is zero-padded).
         intra: "fft" (within-chunk FFT convolution) or "matmul" (Toeplitz GEMM: chunked scan).
-        return_state: also return z = sum_j dA^(L-1-j) u_j, [..., H, M] complex: the SSM state
-            after the sequence divided by dB (``s4d_state_ref(u, dA, dB) == dB * z``), for prefill.
+        return_state: also return z_L = dA^L z_0 + sum_j dA^(L-1-j) u_j, [..., H, M] complex:
+            the SSM state after the sequence divided by dB
+            (``s4d_state_ref(u, dA, dB, dB * z_0) == dB * z_L``), for prefill and for the next
+            segment of a longer sequence.
+        initial_state: z_0, [..., H, M] complex, the state (divided by dB) before ``u`` — the
+            previous segment's returned state; None for zero. Its effect on the output is
+            2 Re sum_m W_m dA_m^(t+1) z_0[m].
 
     Returns:
         y: [..., H, L] in ``u.dtype`` (and z when ``return_state``).
@@ -111,12 +119,13 @@ def state_passing_conv(
     L = u.shape[-1]
     if L == 0:
         z0 = torch.zeros(*u.shape[:-1], dA.shape[-1], dtype=dA.dtype, device=u.device)
+        z0 = z0 if initial_state is None else z0 + initial_state
         return (u.clone(), z0) if return_state else u.clone()
     T = min(chunk, L)
     nc = -(-L // T)
     pad = nc * T - L
     rdtype = dA.real.dtype
-    x = torch.nn.functional.pad(u.to(rdtype), (pad, 0))
+    x = torch.nn.functional.pad(u.to(rdtype), (0, pad))
     x = x.reshape(*u.shape[:-1], nc, T)  # [..., H, nc, T]
     log_dA = torch.log(dA)
     # one power table serves all three operators: pw[h, m, i] = dA^i, i < T
@@ -128,12 +137,19 @@ def state_passing_conv(
     e = torch.matmul(x, torch.cat([m_ux.real, m_ux.imag], dim=-1))
     M = dA.shape[-1]
     lam = torch.polar(_flush_tiny(torch.exp(log_dA.real * T)), log_dA.imag * T)  # dA^T
-    s, z = _carried_states(torch.complex(e[..., :M], e[..., M:]), lam)
+    s, z = _carried_states(torch.complex(e[..., :M], e[..., M:]), lam, initial_state)
     # carried-state term 2 Re(M_xy s), M_xy[i, m] = W_m dA_m^(i+1)
     m_xy = (W * dA).unsqueeze(-1) * pw  # [H, M, T]
     xy = torch.cat([m_xy.real, -m_xy.imag], dim=-2)  # [H, 2M, T]
     y = y + 2 * torch.matmul(torch.cat([s.real, s.imag], dim=-1), xy)
-    y = y.reshape(*u.shape[:-1], nc * T)[..., pad:]
+    y = y.reshape(*u.shape[:-1], nc * T)[..., :L]
     if D is not None:
         y = y + D.to(rdtype).unsqueeze(-1) * u.to(rdtype)
-    return (y.to(u.dtype), z) if return_state else y.to(u.dtype)
+    if not return_state:
+        return y.to(u.dtype)
+    if pad:  # the state after the last real sample, not after the padding
+        n = T - pad
+        x_last = x[..., -1, :n].unsqueeze(-2)  # [..., H, 1, n]
+        tail = (x_last * pw[..., :n].flip(-1)).sum(-1)  # sum_j dA^(n-1-j) x_j
+        z = s[..., -1, :] * _powers(log_dA, torch.tensor([n], device=u.device)).squeeze(-1) + tail
+    return y.to(u.dtype), z

@@ -1,0 +1,40 @@
+"""Run a sequence mixer over a long sequence one segment at a time, carrying its state.
+
+A time-invariant SSM layer is exactly a function of (segment input, state before it) that returns
+(segment output, state after it). Run segment by segment, with each segment checkpointed when
+gradients are needed, the layer keeps only the segment inputs and the small carried states for the
+backward; the backward recomputes one segment at a time in reverse order and passes the state's
+gradient back through the chain — the same gradients as the whole-sequence computation, with
+memory for one segment's intermediates instead of L's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch.utils.checkpoint import checkpoint
+
+SegmentFn = Callable[..., tuple[torch.Tensor, ...]]
+
+
+def run_segments(
+    fn: SegmentFn, u: torch.Tensor, state: tuple[torch.Tensor, ...], segment: int
+) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    """``fn(u_seg [B, S, C], *state) -> (y_seg [B, S, C'], *new_state)`` over segments of
+    ``segment`` positions of ``u: [B, L, C]``; returns (y [B, L, C'], final state).
+
+    With gradients enabled and more than one segment, every segment is checkpointed.
+    """
+    L = u.shape[1]
+    remember = torch.is_grad_enabled() and L > segment
+    outs = []
+    for start in range(0, L, segment):
+        u_seg = u[:, start : start + segment]
+        if remember:
+            out, *rest = checkpoint(fn, u_seg, *state, use_reentrant=False)
+        else:
+            out, *rest = fn(u_seg, *state)
+        state = tuple(rest)
+        outs.append(out)
+    return (outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)), state
