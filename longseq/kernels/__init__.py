@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from longseq.kernels.dispatch import choose_backend
+from longseq.kernels.dispatch import choose_backend, fallback_allowed, launch_failed
 from longseq.kernels.fftconv import fftconv_h3_ref, fftconv_ref, triton_unsupported
 from longseq.kernels.fftconv.overlap_save import overlap_save_conv
 from longseq.kernels.ssm import reference as _ssm_ref
@@ -32,7 +32,12 @@ def fftconv(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = None) -> 
     if choose_backend("fftconv", u.device, True, triton_unsupported(u)) == "triton":
         from longseq.kernels.fftconv.triton import fftconv_triton
 
-        return fftconv_triton(u, k, D)
+        try:
+            return fftconv_triton(u, k, D)
+        except Exception as exc:  # out of resources, compile or driver error: never a crash mid-run
+            if not fallback_allowed():
+                raise
+            launch_failed("fftconv", exc)
     return fftconv_ref(u, k, D)
 
 
@@ -43,7 +48,12 @@ def fftconv_h3(
     if choose_backend("fftconv_h3", q.device, True, triton_unsupported(q)) == "triton":
         from longseq.kernels.fftconv.triton import fftconv_h3_triton
 
-        return fftconv_h3_triton(q, k, v, K, D, head_dim)
+        try:
+            return fftconv_h3_triton(q, k, v, K, D, head_dim)
+        except Exception as exc:  # out of resources, compile or driver error: never a crash mid-run
+            if not fallback_allowed():
+                raise
+            launch_failed("fftconv_h3", exc)
     return fftconv_h3_ref(q, k, v, K, D, head_dim)
 
 

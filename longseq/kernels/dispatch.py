@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import warnings
 from functools import cache
 
 import torch
@@ -90,4 +91,31 @@ def _log_once(op: str, device_type: str, name: str, note: str) -> None:
         device_type,
         name,
         f" ({note})" if note else "",
+    )
+
+
+class KernelFallbackWarning(RuntimeWarning):
+    """A fast kernel could not run these inputs; the reference computed them instead."""
+
+
+def fallback_allowed() -> bool:
+    """Whether a failed Triton launch may fall back to the reference (not when
+    ``LONGSEQ_KERNEL_BACKEND=triton`` asks for the kernel explicitly)."""
+    return requested_backend() != "triton"
+
+
+def launch_failed(op: str, exc: BaseException) -> None:
+    """Record that ``op``'s Triton kernel failed (out of shared memory, a compile or driver
+    error) and warn once per op and reason; the caller then runs the reference."""
+    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    _warn_once(op, f"{type(exc).__name__}: {reason}")
+
+
+@cache
+def _warn_once(op: str, reason: str) -> None:
+    warnings.warn(
+        f"longseq.kernels.{op}: the Triton kernel failed ({reason}); computing with the torch reference "
+        "instead (same result, slower). LONGSEQ_KERNEL_BACKEND=reference silences this.",
+        KernelFallbackWarning,
+        stacklevel=3,
     )

@@ -38,7 +38,9 @@ import torch
 import triton
 import triton.language as tl
 
+from longseq.kernels.dispatch import fallback_allowed, launch_failed
 from longseq.kernels.fftconv import FUSED_MAX_LEN, triton_unsupported
+from longseq.kernels.fftconv.reference import fftconv_h3_ref, fftconv_ref
 
 # rows of the spectrum handled per loop step (a tl.dot dimension: at least 16)
 _BK = 32
@@ -462,19 +464,43 @@ class _FFTConvH3Fn(torch.autograd.Function):
         plan = fft_plan(k.shape[-1])
         kfr, kfi = kernel_spectrum(K, plan)
         Dc = D.float().contiguous()
-        ctx.save_for_backward(q, k, v, kfr, kfi, Dc)
+        ctx.save_for_backward(q, k, v, kfr, kfi, Dc, K, D)
         ctx.meta = (plan, head_dim, K.shape, K.dtype, D.dtype)
         return _launch(q, k, v, None, kfr, kfi, Dc, head_dim, plan)
 
     @staticmethod
     def backward(ctx, dy):  # type: ignore[override]
-        q, k, v, kfr, kfi, Dc = ctx.saved_tensors
+        q, k, v, kfr, kfi, Dc, K, D = ctx.saved_tensors
         plan, head_dim, K_shape, K_dtype, D_dtype = ctx.meta
-        dq, dk, dv, dkern, dskip = _launch(q, k, v, dy.contiguous(), kfr, kfi, Dc, head_dim, plan)
+        try:
+            dq, dk, dv, dkern, dskip = _launch(q, k, v, dy.contiguous(), kfr, kfi, Dc, head_dim, plan)
+        except Exception as exc:  # out of resources, compile or driver error: never a crash mid-run
+            if not fallback_allowed():
+                raise
+            launch_failed("fftconv_h3 backward" if q is not None else "fftconv backward", exc)
+            return (*_reference_grads(q, k, v, K, D, head_dim, dy), None)
         Lk, L = K_shape[1], plan.length
         dK = dkern[:, :Lk] if Lk <= L else torch.nn.functional.pad(dkern, (0, Lk - L))
         cast = lambda t: None if t is None else t.to(k.dtype)
         return cast(dq), cast(dk), cast(dv), dK.to(K_dtype), dskip.to(D_dtype), None
+
+
+def _reference_grads(
+    q: torch.Tensor | None, k: torch.Tensor, v: torch.Tensor | None, K: torch.Tensor, D: torch.Tensor,
+    head_dim: int, dy: torch.Tensor,
+) -> tuple[torch.Tensor | None, ...]:
+    """Gradients of (q, k, v, K, D) by autograd through the torch reference (the fallback when
+    the backward kernel cannot launch)."""
+    inputs = [None if t is None else t.detach().requires_grad_() for t in (q, k, v, K, D)]
+    qq, kk, vv, KK, DD = inputs
+    with torch.enable_grad():
+        if qq is None or vv is None:
+            y = fftconv_ref(kk, KK, DD)
+        else:
+            y = fftconv_h3_ref(qq, kk, vv, KK, DD, head_dim)
+        wanted = [t for t in inputs if t is not None]
+        grads = iter(torch.autograd.grad(y, wanted, dy, allow_unused=True))
+    return tuple(None if t is None else next(grads) for t in inputs)
 
 
 def fftconv_h3_triton(
