@@ -3,6 +3,7 @@ mixdown, clips and labels, the WAV writer round trip, registry and config option
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -61,19 +62,32 @@ def test_linear_quantisation_is_exact_on_the_grid_and_clips() -> None:
     assert np.abs(linear_decode(linear_encode(x)) - x).max() <= 1 / 255 + 1e-6
 
 
-def test_mu_law_matches_torchaudio_when_it_imports() -> None:
-    try:
-        import torchaudio.functional as taf
-    # Beside some torch builds importing torchaudio raises OSError (a missing symbol).
-    except (ImportError, OSError) as exc:
-        pytest.skip(f"torchaudio not importable: {type(exc).__name__}")
-    import torch
+def _mu_law_encode_one(x: float) -> int:
+    """G.711 mu-law companding, mu = 255, quantised to 256 classes as torchaudio's
+    ``mu_law_encoding`` does (its formula, one sample at a time, in plain Python):
+    F(x) = sgn(x) ln(1 + mu |x|) / ln(1 + mu), class = floor((F(x) + 1) / 2 * mu + 0.5)."""
+    f = math.copysign(math.log(1 + MU * abs(x)) / math.log(1 + MU), x)
+    return math.floor((f + 1) / 2 * MU + 0.5)
 
+
+def _mu_law_decode_one(q: int) -> float:
+    """torchaudio's ``mu_law_decoding``: y = 2 q / mu - 1, x = sgn(y) ((1 + mu)^|y| - 1) / mu."""
+    y = 2 * q / MU - 1
+    return math.copysign(((1 + MU) ** abs(y) - 1) / MU, y)
+
+
+def test_mu_law_equals_the_formula_written_out() -> None:
+    """Encoding and decoding equal the mu-law formula (as torchaudio implements it, which is not
+    installable beside the pinned torch) sample by sample, and hand-worked values: x = 0 is class
+    128 ((0 + 1)/2 * 255 + 0.5 = 128), F(x) = 1/2 at x = (256^(1/2) - 1)/255 = 15/255, class
+    floor(191.75) = 191. Catches: another companding constant (mu = 200 in both directions is
+    self-consistent, symmetric and monotone), another decoding grid (class centres at
+    (q + 1/2)/128 - 1) or rounding (floor without the half)."""
     x = np.linspace(-1.0, 1.0, 4001)
-    expected = taf.mu_law_encoding(torch.from_numpy(x), 256).numpy()
-    assert np.array_equal(mu_law_encode(x), expected)
-    decoded = taf.mu_law_decoding(torch.arange(256), 256).numpy()
-    assert np.allclose(mu_law_decode(np.arange(256)), decoded, atol=1e-6)
+    assert mu_law_encode(x).tolist() == [_mu_law_encode_one(v) for v in x]
+    expected = np.array([_mu_law_decode_one(q) for q in range(256)])
+    np.testing.assert_allclose(mu_law_decode(np.arange(256)), expected, rtol=1e-6, atol=1e-7)
+    assert mu_law_encode([0.0, 15 / 255, -15 / 255, 1.0, -1.0]).tolist() == [128, 191, 64, 255, 0]
 
 
 @pytest.mark.parametrize("quantization", ["mulaw", "linear"])
