@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from longseq.models import LanguageModel, ModelConfig, SamplingConfig, SSMConfig, generate
-from longseq.models.generation import filter_logits
+from longseq.models.generation import filter_logits, sample_next
 
 
 def tiny(**kw) -> LanguageModel:
@@ -118,3 +118,27 @@ def test_generate_stops_at_eos() -> None:
     out = generate(m, torch.zeros(1, 1, dtype=torch.long), 5, SamplingConfig(greedy=True), eos_token_id=int(
         m(torch.zeros(1, 1, dtype=torch.long))[0, -1].argmax()))
     assert out.shape == (1, 2)
+
+
+def test_temperature_sharpens_and_flattens_the_sampled_distribution() -> None:
+    """Sampling at temperature T draws from softmax(logits / T): for p = (0.5, 0.3, 0.15, 0.05),
+    T = 1/2 gives p^2 / sum p^2 = (0.25, 0.09, 0.0225, 0.0025) / 0.365 and T = 2 gives
+    sqrt(p) / sum sqrt(p); 40,000 draws match within 0.01. Catches: a temperature that is ignored
+    or multiplies the logits instead of dividing them."""
+    p = torch.tensor([0.5, 0.3, 0.15, 0.05], dtype=torch.float64)
+    logits = torch.log(p).float().expand(40_000, 4)
+    expected = {
+        0.5: torch.tensor([0.25, 0.09, 0.0225, 0.0025], dtype=torch.float64) / 0.365,
+        1.0: p,
+        2.0: p.sqrt() / p.sqrt().sum(),
+    }
+    for temperature, probs in expected.items():
+        cfg = SamplingConfig(temperature=temperature)
+        filtered = torch.softmax(filter_logits(logits[:1], cfg).double(), dim=-1)[0]
+        torch.testing.assert_close(filtered, probs, rtol=1e-6, atol=1e-7)
+        draws = sample_next(logits, cfg, torch.Generator().manual_seed(0))
+        freq = torch.bincount(draws, minlength=4).double() / draws.numel()
+        assert (freq - probs).abs().max() < 0.01, (temperature, freq)
+    # a low temperature approaches greedy: (0.3 / 0.5)^20 < 1e-4
+    cold = sample_next(logits, SamplingConfig(temperature=0.05), torch.Generator().manual_seed(1))
+    assert (cold == 0).double().mean() > 0.999
