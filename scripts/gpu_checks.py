@@ -1,41 +1,87 @@
-"""Everything a session with a lent GPU should run, in one call (device time is short).
+"""Everything to run on a GPU machine, in one call that fits a 10-minute limit.
 
-    python3 scripts/gpu_checks.py OUT_DIR [--quick]
+    python3 scripts/gpu_checks.py OUT_DIR [--wheels DIR] [--deadline-s 540] [--quick --device cpu]
 
-Run from the repository root on the GPU machine (its image has torch, triton, pytest and
-matplotlib but not hydra/omegaconf, so this uses the Python API, not the `longseq` command):
+Run from the repository root. Steps, in order of value, each a child process whose output is
+streamed to ``OUT_DIR/<step>.txt`` as it runs (a step killed by its budget or the global deadline
+keeps what it wrote; the next step still runs while time is left):
 
-1. `pytest tests/kernels tests/models` — the fused Triton kernels compiled for real against the
-   reference (L up to 8192, bf16/fp16/fp32) and CUDA-graph decoding against eager decoding;
-2. `bench conv` (B 8, D 1024, bf16, L 256..64K), `bench generate` at batch 8 with and without
-   CUDA graphs (d_model 1024, 12 layers, prompts 1K..16K, 128 new tokens), `bench train`
-   (d_model 1024, 12 layers, batch 2, L 1K..16K, bf16 autocast).
+0. ``--wheels DIR``: install longseq's pure-Python dependencies from wheels in DIR offline
+   (``scripts/gpu_wheels.sh DIR`` prepares them: hydra-core, omegaconf, antlr4, PyYAML, click,
+   rich, safetensors for the GPU image's Python), then longseq itself without dependencies, so
+   the ``longseq`` command runs there; ``longseq --help`` checks it.
+1. ``pytest tests/models/test_decoding.py`` — CUDA-graph decoding against eager decoding.
+2. ``pytest tests/kernels`` — the fused Triton kernels compiled for real against the reference,
+   the launch-failure fallback, state passing on CUDA. No ``-x``: every failure is listed.
+3. ``pytest tests/models`` — the models (state passing, checkpointing) on this machine.
+4. ``longseq bench conv`` (B 8, D 1024, bf16, L 256..64K), JSON + PNG.
+5. ``longseq bench generate`` at batch 8, CUDA graphs on and off (d_model 1024, 12 layers).
+6. ``longseq bench train`` (d_model 1024, 12 layers, batch 2, L 1K..16K, bf16 autocast).
+7. ``longseq bench memory`` (H3 d_model 64 x 2, long-context path vs full, 16K..1M, peak
+   allocated memory and time per token).
 
-`--quick --device cpu` runs the same script at tiny sizes on a CPU (about a minute), to check
-the script itself before spending device time on it.
-
-Each part has a time budget; what is over budget is skipped with the reason in its table.
-Writes OUT_DIR/pytest.txt, OUT_DIR/<bench>.json and .md, OUT_DIR/summary.md, and prints the
-summary last. Copy the tables into BENCHMARKS.md with the device named.
+``--quick --device cpu`` runs the same steps at tiny sizes on a CPU (the script's own check).
+``OUT_DIR/summary.md`` lists each step's exit status and time and is printed at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import torch
+ROOT = Path(__file__).resolve().parents[1]
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from longseq.bench import generation, training
-from longseq.bench.conv import format_table as conv_table
-from longseq.bench.conv import run_conv_bench
-from longseq.bench.throughput import format_table
-from longseq.bench.timing import environment, write_json
+def _longseq(quick: bool) -> list[str]:
+    exe = shutil.which("longseq")
+    return [exe] if exe else [sys.executable, "-m", "longseq.cli"]
+
+
+def _steps(out: Path, device: str, quick: bool, wheels: Path | None) -> list[tuple[str, list[str], float]]:
+    """(name, command, budget in seconds) in the order they run."""
+    py = sys.executable
+    pytest = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts="]
+    steps: list[tuple[str, list[str], float]] = []
+    if wheels is not None:
+        steps.append(("install", [py, "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheels),
+                                  "hydra-core", "omegaconf", "antlr4-python3-runtime", "click", "rich",
+                                  "safetensors", "PyYAML"], 60))
+        steps.append(("install_longseq", [py, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                                          "-e", str(ROOT)], 60))
+    cli = _longseq(quick)
+    steps.append(("longseq_help", [*cli, "--help"], 30))
+    steps.append(("pytest_decoding", [*pytest, "tests/models/test_decoding.py"], 90))
+    steps.append(("pytest_kernels", [*pytest, "tests/kernels"], 180))
+    steps.append(("pytest_models", [*pytest, "tests/models", "--deselect", "tests/models/test_decoding.py"], 90))
+    dtype = "bfloat16" if device == "cuda" else "float32"
+    common = ["--device", device, "--dtype", dtype]
+    conv_lengths = "256,1024" if quick else "256,512,1024,2048,4096,8192,16384,32768,65536"
+    steps.append(("bench_conv", [*cli, "bench", "conv", "--lengths", conv_lengths, "--batch", "8",
+                                 "--channels", "256" if quick else "1024", "--repeats", "10", "--budget", "20",
+                                 *common, "--json", str(out / "conv.json"), "--png", str(out / "conv.png")], 90))
+    size = ["--d-model", "256", "--n-layer", "2"] if quick else ["--d-model", "1024", "--n-layer", "12"]
+    prompts = "1024" if quick else "1024,4096,8192,16384"
+    for graphs in (("--cuda-graph", "graph"), ("--no-cuda-graph", "eager")) if device == "cuda" else ((None, "eager"),):
+        flag, name = graphs
+        steps.append((f"bench_generate_{name}", [*cli, "bench", "generate", "--prompt-lengths", prompts,
+                                                 "--batch", "8", "--new-tokens", "128", "--repeats", "2",
+                                                 "--budget", "60", *size, *common, *([flag] if flag else []),
+                                                 "--json", str(out / f"generate_{name}.json"),
+                                                 "--png", str(out / f"generate_{name}.png")], 90))
+    train_lengths = "1024" if quick else "1024,2048,4096,8192,16384"
+    steps.append(("bench_train", [*cli, "bench", "train", "--lengths", train_lengths, "--batch", "2",
+                                  "--repeats", "3", "--budget", "60", *size, *common,
+                                  "--json", str(out / "train.json"), "--png", str(out / "train.png")], 90))
+    mem_lengths = "4096,16384" if quick else "16384,65536,262144,1048576"
+    steps.append(("bench_memory", [*cli, "bench", "memory", "--lengths", mem_lengths, "--device", device,
+                                   "--full-max-len", "262144", "--budget", "60",
+                                   "--json", str(out / "memory.json"), "--png", str(out / "memory.png")], 120))
+    return steps
 
 
 def main() -> None:
@@ -43,56 +89,37 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of the script")
     parser.add_argument("--device", default="cuda", help="cpu (with --quick) checks the script itself")
+    parser.add_argument("--wheels", type=Path, default=None, help="install dependencies offline from here first")
+    parser.add_argument("--deadline-s", type=float, default=540.0, help="stop starting steps after this")
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    device = args.device
-    if device == "cuda" and not torch.cuda.is_available():
-        sys.exit("error: no CUDA device here; this script is for a GPU machine (--device cpu --quick to smoke-test it)")
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    env = environment(device)
-    summary = [f"# GPU checks: {env.get('gpu')}, torch {env['torch']}, triton {env.get('triton')}", ""]
-
-    start = time.perf_counter()
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "tests/kernels", "tests/models"],
-                           capture_output=True, text=True, check=False)
-    (out / "pytest.txt").write_text(tests.stdout + tests.stderr)
-    last = (tests.stdout.strip().splitlines() or ["?"])[-1]
-    took = time.perf_counter() - start
-    summary += [f"pytest tests/kernels tests/models: {last} (exit {tests.returncode}, {took:.0f} s)", ""]
-
-    quick = args.quick
-    lengths = [256, 1024] if quick else [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]
-    rows = run_conv_bench(lengths, batch=8, channels=256 if quick else 1024, device=device,
-                          dtype=dtype, repeats=10, time_budget_s=20)
-    write_json(rows, out / "conv.json", env)
-    (out / "conv.md").write_text(conv_table(rows) + "\n")
-    dname = str(dtype).replace("torch.", "")
-    summary += [f"## bench conv (B 8, {dname})", conv_table(rows), ""]
-
-    size = {"d_model": 256, "n_layer": 2} if quick else {"d_model": 1024, "n_layer": 12}
-    prompts = [1024] if quick else [1024, 4096, 8192, 16384]
-    for graphs in (True, False) if device == "cuda" else (False,):
-        rows = generation.run_generate_bench(prompts, batch=8, new_tokens=128, device=device,
-                                             dtype=dtype, repeats=2, cuda_graph=graphs,
-                                             time_budget_s=60, **size)
-        name = "generate_graph" if graphs else "generate_eager"
-        write_json(rows, out / f"{name}.json", env)
-        table = format_table(rows, generation.COLUMNS)
-        (out / f"{name}.md").write_text(table + "\n")
-        summary += [f"## bench generate, batch 8, {dname}, CUDA graphs {'on' if graphs else 'off'}", table, ""]
-
-    seq_lens = [1024] if quick else [1024, 2048, 4096, 8192, 16384]
-    rows = training.run_train_bench(seq_lens, batch=2, device=device, dtype=dtype,
-                                    repeats=3, time_budget_s=60, **size)
-    write_json(rows, out / "train.json", env)
-    table = format_table(rows, training.COLUMNS)
-    (out / "train.md").write_text(table + "\n")
-    summary += [f"## bench train, batch 2, {dname}", table, ""]
-
-    text = "\n".join(summary)
-    (out / "summary.md").write_text(text + "\n")
-    print(text)
+    deadline = time.monotonic() + args.deadline_s
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    summary = ["# GPU checks", "", "| step | exit | seconds | last line |", "|---|---:|---:|---|"]
+    for name, cmd, budget in _steps(out, args.device, args.quick, args.wheels):
+        left = deadline - time.monotonic()
+        if left < 10:
+            summary.append(f"| {name} | - | - | not run: global deadline |")
+            continue
+        log = out / f"{name}.txt"
+        start = time.monotonic()
+        with log.open("w") as f:
+            f.write("$ " + " ".join(cmd) + "\n")
+            f.flush()
+            try:
+                rc: int | str = subprocess.run(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT,
+                                               timeout=min(budget, left), check=False).returncode
+            except subprocess.TimeoutExpired:
+                rc = "timeout"
+        took = time.monotonic() - start
+        lines = [ln for ln in log.read_text().splitlines() if ln.strip()]
+        last = lines[-1][:120].replace("|", "/") if lines else ""
+        summary.append(f"| {name} | {rc} | {took:.0f} | {last} |")
+        (out / "summary.md").write_text("\n".join(summary) + "\n")
+        print(summary[-1], flush=True)
+    (out / "summary.md").write_text("\n".join(summary) + "\n")
+    print("\n".join(summary))
 
 
 if __name__ == "__main__":

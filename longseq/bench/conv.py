@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from longseq.bench.throughput import write_png as plot
 from longseq.bench.timing import time_ms
-from longseq.kernels.fftconv import FUSED_MAX_LEN
+from longseq.kernels.fftconv import FUSED_MAX_LEN, fused_max_len
 from longseq.kernels.fftconv.reference import fftconv_h3_ref, fftconv_ref
 from longseq.kernels.ssm.reference import s4d_discretize_ref, s4d_kernel_ref
 from longseq.kernels.ssm.state_passing import state_passing_conv
@@ -133,10 +133,11 @@ def _make_ops(
 
 
 def _skip_reason(
-    method: str, L: int, last: dict[str, tuple[int, float]], calls: int, budget_s: float
+    method: str, L: int, last: dict[str, tuple[int, float]], calls: int, budget_s: float,
+    limit: int = FUSED_MAX_LEN,
 ) -> str | None:
-    if method in ("triton", "h3_triton") and L > FUSED_MAX_LEN:
-        return f"L > {FUSED_MAX_LEN} (fused kernel limit)"
+    if method in ("triton", "h3_triton") and L > limit:
+        return f"L > {limit} (fused kernel limit for this dtype)"
     if method not in last:
         return None
     L0, ms0 = last[method]
@@ -239,7 +240,7 @@ def _run(
             times: dict[str, float | None] = {}
             for method in chosen:
                 call, nbytes = ops[method]
-                reason = _skip_reason(method, L, last, repeats + 1, time_budget_s)
+                reason = _skip_reason(method, L, last, repeats + 1, time_budget_s, fused_max_len(dtype))
                 ms = None if reason else time_ms(call, repeats, device)
                 times[method] = ms
                 if ms is not None:

@@ -29,8 +29,9 @@ def run_segments(
     L = u.shape[1]
     remember = torch.is_grad_enabled() and L > segment
     outs = []
-    for start in range(0, L, segment):
-        u_seg = u[:, start : start + segment]
+    # split, not u[:, a:b]: one split's backward is one cat, while each slice's backward writes a
+    # zero tensor the size of u (quadratic in the number of segments)
+    for u_seg in u.split(segment, dim=1):
         if remember:
             out, *rest = checkpoint(fn, u_seg, *state, use_reentrant=False)
         else:

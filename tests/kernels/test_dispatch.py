@@ -80,7 +80,7 @@ def test_unsupported_reasons() -> None:
     from longseq.kernels.fftconv import FUSED_MAX_LEN, triton_unsupported
 
     assert triton_unsupported(torch.zeros(1, 2, FUSED_MAX_LEN, dtype=torch.bfloat16)) is None
-    assert "on chip" in triton_unsupported(torch.zeros(1, FUSED_MAX_LEN + 1))
+    assert "shared memory" in triton_unsupported(torch.zeros(1, FUSED_MAX_LEN + 1))
     assert "float64" in triton_unsupported(torch.zeros(1, 8, dtype=torch.float64))
 
 

@@ -71,6 +71,12 @@ def test_fused_kernel_matches_reference(case: str, child_results: dict[str, str]
 @pytest.mark.parametrize("L", [1000, 2048, 4095, 8192])
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32])
 def test_gpu_realistic_shapes(L: int, dtype: torch.dtype) -> None:
+    from longseq.kernels.fftconv import triton_unsupported
+
+    reason = triton_unsupported(torch.zeros(1, 1, L, dtype=dtype, device="cuda"))
+    if reason is not None:  # fp32 past its shared-memory limit: routed to the reference
+        assert dtype == torch.float32 and "shared memory" in reason
+        return
     cases.check_h3(2, 64, L, 1, L, dtype, seed=L)
 
 

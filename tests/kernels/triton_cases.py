@@ -163,7 +163,7 @@ def check_rejects() -> None:
     tk = kernel_module()
     long = torch.zeros(1, 2, tk.FUSED_MAX_LEN + 1, device=DEVICE)
     _expect_value_error(
-        lambda: tk.fftconv_triton(long, torch.zeros(2, 4, device=DEVICE)), "on chip"
+        lambda: tk.fftconv_triton(long, torch.zeros(2, 4, device=DEVICE)), "shared memory"
     )
     x = torch.zeros(1, 4, 8, device=DEVICE)
     bad_K, D = torch.zeros(3, 8, device=DEVICE), torch.zeros(3, device=DEVICE)

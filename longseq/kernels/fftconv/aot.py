@@ -1,0 +1,137 @@
+"""Compile the fused FFT-convolution kernels ahead of time for a GPU that is not here.
+
+``triton.compile`` with a :class:`GPUTarget` runs Triton's compiler and its bundled ``ptxas`` on
+any machine, no driver needed: it gives each kernel's shared memory, and ``ptxas -v`` on the PTX
+gives registers and spills. :func:`dispatch_plans` lists every kernel variant the dispatcher can
+launch (dtype x FFT plan x forward/backward x op); :func:`compile_plan` compiles one.
+
+Needs triton (``pip install 'longseq[triton]'``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from longseq.kernels.fftconv import FUSED_MAX_LEN, fused_max_len
+
+# opt-in shared memory per block (bytes): what a kernel may use on each architecture
+SHARED_LIMIT = {80: 166912, 86: 101376, 89: 101376, 90: 232448}
+ARCHS = (80, 90)
+DTYPES = (torch.float16, torch.bfloat16, torch.float32)
+OPS = ("fftconv", "fftconv_h3")
+
+
+@dataclass(frozen=True)
+class KernelPlan:
+    """One kernel variant: op, direction, dtype name, sequence length (its FFT plan's largest),
+    head_dim and the GPU architecture (compute capability x 10)."""
+
+    op: str
+    direction: str
+    dtype: str
+    length: int
+    head_dim: int
+    arch: int
+
+
+def _lengths(max_len: int) -> list[int]:
+    """The largest L of every FFT plan up to ``max_len`` (plans change at powers of two)."""
+    from longseq.kernels.fftconv.triton import fft_plan
+
+    out: dict[int, int] = {}
+    L = 1
+    while L <= max_len:
+        out[fft_plan(L).n] = L
+        L *= 2
+    return sorted(out.values())
+
+
+def dispatch_plans(archs: tuple[int, ...] = ARCHS, head_dims: tuple[int, ...] = (1, 2)) -> list[KernelPlan]:
+    """Every variant the dispatcher can launch on ``archs``: for each dtype, the lengths up to
+    its :func:`fused_max_len`; H3 with each of ``head_dims``, the plain convolution with 1."""
+    plans = []
+    for arch in archs:
+        for dtype in DTYPES:
+            for L in _lengths(fused_max_len(dtype, arch)):
+                for op in OPS:
+                    for hd in head_dims if op == "fftconv_h3" else (1,):
+                        for direction in ("forward", "backward"):
+                            plans.append(KernelPlan(op, direction, str(dtype).removeprefix("torch."), L, hd, arch))
+    return plans
+
+
+def _ptxas(arch: int) -> str:
+    """The ptxas Triton itself uses for ``arch`` (it ships more than one)."""
+    from triton.backends.nvidia.compiler import get_ptxas
+
+    return str(get_ptxas(arch).path)
+
+
+def _registers(ptx: str, arch: int) -> tuple[int | None, int | None]:
+    """(registers per thread, spill bytes) from ``ptxas -v`` on ``ptx``; None when unavailable."""
+    sm = f"sm_{arch}a" if arch == 90 else f"sm_{arch}"
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "k.ptx")
+        with open(src, "w") as f:
+            f.write(ptx)
+        try:
+            out = subprocess.run([_ptxas(arch), f"--gpu-name={sm}", "-v", src, "-o", os.path.join(tmp, "k.cubin")],
+                                 capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired):
+            return None, None
+    text = out.stdout + out.stderr
+    regs = re.search(r"Used (\d+) registers", text)
+    spill = re.search(r"(\d+) bytes spill stores", text)
+    return (int(regs.group(1)) if regs else None), (int(spill.group(1)) if spill else None)
+
+
+def compile_plan(plan: KernelPlan, registers: bool = True) -> dict[str, Any]:
+    """Compile ``plan`` for its architecture; returns the plan's fields plus ``shared_bytes``,
+    ``shared_limit``, ``fits``, ``num_warps`` and (``registers``) ``registers`` / ``spill_bytes``."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    from longseq.kernels.fftconv import triton as kt
+
+    dtype = getattr(torch, plan.dtype)
+    fp = kt.fft_plan(plan.length)
+    _, dot, prec = kt._dot_config(dtype)
+    fn = kt._fftconv_h3_fwd_kernel if plan.direction == "forward" else kt._fftconv_h3_bwd_kernel
+    io = {torch.float16: "*fp16", torch.bfloat16: "*bf16", torch.float32: "*fp32"}[dtype]
+    h3 = plan.op == "fftconv_h3"
+    const = {"HEAD_DIM": plan.head_dim, "HAS_Q": h3, "HAS_V": h3, "N1": fp.n1, "N2": fp.n2,
+             "R": fp.rows, "BK": kt._BK, "DOT": dot, "PREC": prec}
+    table = "*fp16" if dot == triton.language.float16 else "*bf16" if dot == triton.language.bfloat16 else "*fp32"
+    fp32_args = {"KFR", "KFI", "DSKIP", "TWC", "TWS", "DKP", "DDP"}
+    grads_fp32 = plan.head_dim > 1  # dq / dk accumulate with fp32 atomics
+    sig: dict[str, str] = {}
+    for name in fn.arg_names:
+        if name in const:
+            sig[name] = "constexpr"
+        elif name in ("L", "C", "H"):
+            sig[name] = "i32"
+        elif name in fp32_args or (grads_fp32 and name in ("DQ", "DKX")):
+            sig[name] = "*fp32"
+        elif name in ("C1", "S1", "C2", "S2"):
+            sig[name] = table
+        else:
+            sig[name] = io
+    src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(k),): v for k, v in const.items()})
+    compiled = triton.compile(src, target=GPUTarget("cuda", plan.arch, 32), options={"num_warps": fp.num_warps})
+    shared = int(compiled.metadata.shared)
+    row: dict[str, Any] = {**asdict(plan), "fft_n": fp.n, "num_warps": fp.num_warps, "shared_bytes": shared,
+                           "shared_limit": SHARED_LIMIT[plan.arch], "fits": shared <= SHARED_LIMIT[plan.arch]}
+    if registers:
+        row["registers"], row["spill_bytes"] = _registers(compiled.asm["ptx"], plan.arch)
+    return row
+
+
+__all__ = ["ARCHS", "FUSED_MAX_LEN", "KernelPlan", "SHARED_LIMIT", "compile_plan", "dispatch_plans"]

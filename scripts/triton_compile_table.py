@@ -1,0 +1,80 @@
+"""Compile every fused-kernel variant ahead of time for sm_80 and sm_90 on this CPU machine and
+tabulate shared memory, registers and spills (no GPU or driver needed: Triton's compiler and
+its ptxas run here).
+
+    python3 scripts/triton_compile_table.py [--all] [--jobs 2] [--json PATH]
+
+Default: the variants the dispatcher can launch (:func:`longseq.kernels.fftconv.aot.dispatch_plans`).
+``--all``: every length up to the kernel's 8192 for every dtype, including those the dispatcher
+routes to the reference because they do not fit. Prints a markdown table (one row per dtype,
+direction, op and length; columns per architecture).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from longseq.kernels.fftconv.aot import ARCHS, compile_plan, dispatch_plans  # noqa: E402
+
+
+def _all_plans() -> list:
+    from longseq.kernels.fftconv import aot
+
+    saved = aot.fused_max_len
+    aot.fused_max_len = lambda dtype, arch=None: aot.FUSED_MAX_LEN  # type: ignore[assignment]
+    try:
+        return dispatch_plans(head_dims=(1,))
+    finally:
+        aot.fused_max_len = saved  # type: ignore[assignment]
+
+
+def _row(plan) -> dict:
+    return compile_plan(plan, registers=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--all", action="store_true", help="every length up to 8192, fitting or not")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    plans = _all_plans() if args.all else [replace(p) for p in dispatch_plans(head_dims=(1,))]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs) as pool:
+        rows = list(pool.map(_row, plans))
+    took = time.perf_counter() - start
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"seconds": took, "rows": rows}, indent=1))
+    by_key: dict[tuple, dict[int, dict]] = {}
+    for r in rows:
+        by_key.setdefault((r["dtype"], r["direction"], r["op"], r["length"]), {})[r["arch"]] = r
+    head = "| dtype | pass | op | L (FFT n) | " + " | ".join(
+        f"sm_{a} shared KB | sm_{a} regs | sm_{a} spill B" for a in ARCHS) + " |"
+    print(head)
+    print("|" + "---|" * 4 + "---:|" * (3 * len(ARCHS)))
+    for (dtype, direction, op, L), per_arch in sorted(by_key.items()):
+        n = next(iter(per_arch.values()))["fft_n"]
+        cells = []
+        for a in ARCHS:
+            r = per_arch.get(a)
+            if r is None:
+                cells += ["-", "-", "-"]
+                continue
+            kb = f"{r['shared_bytes'] / 1024:.0f}" + ("" if r["fits"] else " **over**")
+            cells += [kb, str(r.get("registers")), str(r.get("spill_bytes"))]
+        print(f"| {dtype} | {direction} | {op} | {L} ({n}) | " + " | ".join(cells) + " |")
+    over = sum(not r["fits"] for r in rows)
+    print(f"\n{len(rows)} kernels compiled in {took:.0f} s; {over} over their architecture's shared memory")
+
+
+if __name__ == "__main__":
+    main()
