@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import itertools
 import json
 import math
 import shutil
@@ -82,6 +83,55 @@ def test_loss_is_the_models_loss_on_the_test_windows(text_run: Path, tmp_path: P
     assert metrics["bytes"] == data_bytes
     assert metrics["bits_per_byte"] == pytest.approx(total / math.log(2) / data_bytes, rel=1e-5)
     assert "bits per byte" in result.stdout and "perplexity" in result.stdout
+
+
+def test_split_val_evaluates_the_validation_windows(text_run: Path, tmp_path: Path) -> None:
+    """``--split val`` reads the validation split: the loss is the model's loss on the first
+    windows of the cached val stream, not on the test stream's. Catches: the option ignored (the
+    test split evaluated whatever it says) or the wrong stream read for it."""
+    _, metrics = _eval_json(tmp_path, str(text_run), "--split", "val", "--max-batches", "2",
+                            "--batch-size", "4")
+    (cache,) = [p for p in (text_run.parent / "cache").iterdir() if p.is_dir()]
+    model = longseq.load(text_run).model
+
+    def loss_on(split: str) -> float:
+        stream = np.load(cache / f"{split}.npy").astype(np.int64)
+        windows = np.stack([stream[i * SEQ_LEN : (i + 1) * SEQ_LEN + 1] for i in range(8)])
+        batch = torch.from_numpy(windows)
+        with torch.no_grad():
+            return float(sequence_loss(model(batch[:, :-1]), batch[:, 1:])[0])
+
+    assert metrics["split"] == "val" and metrics["windows"] == 8
+    assert metrics["loss"] == pytest.approx(loss_on("val"), rel=1e-5)
+    assert abs(metrics["loss"] - loss_on("test")) > 1e-4  # 3e-3 apart for this two-step model
+
+
+def test_curve_buckets_group_the_plotted_curve(
+    text_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--curve-buckets N`` plots the context curve in at most N log-spaced bins, each the
+    count-weighted mean of its positions, while the CSV keeps every position. Catches: the option
+    not reaching the plot (one point per position plotted) or bins that drop or double count
+    positions."""
+    plotted = []
+
+    def capture(points, path, title=""):  # the PNG writer's signature
+        plotted.append(list(points))
+        Path(path).write_bytes(b"png")
+        return Path(path)
+
+    monkeypatch.setattr("longseq.evaluation.write_curve_png", capture)
+    curve = tmp_path / "curve.csv"
+    _, metrics = _eval_json(tmp_path, str(text_run), "--max-batches", "2", "--context-curve",
+                            str(curve), "--curve-buckets", "5")
+    assert len(curve.read_text().splitlines()) == 1 + SEQ_LEN  # the CSV: every position
+    (points,) = plotted
+    assert 1 < len(points) <= 5
+    assert points[0].start == 0 and points[-1].end == SEQ_LEN
+    assert all(a.end == b.start for a, b in itertools.pairwise(points))  # a partition
+    counts = sum(p.count for p in points)
+    assert counts == metrics["tokens"]
+    assert sum(p.loss * p.count for p in points) / counts == pytest.approx(metrics["loss"], rel=1e-6)
 
 
 def test_context_curve_adds_up_to_the_loss(text_run: Path, tmp_path: Path) -> None:
