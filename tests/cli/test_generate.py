@@ -1,6 +1,6 @@
-"""`longseq.load` and `longseq generate` on a tiny trained text run (and a hand-made synthetic
-one): load gives a model, tokenizer and config; generate continues a prompt, seeded; bad run
-directories and prompts are one error line (exit 2)."""
+"""`longseq.load` and `longseq generate` on tiny trained runs (text, synthetic, genomics): load
+gives a model, tokenizer and config; generate continues a prompt, seeded; bad run directories and
+prompts are one error line (exit 2)."""
 
 from __future__ import annotations
 
@@ -14,33 +14,30 @@ from click.testing import CliRunner, Result
 
 import longseq
 from longseq.cli import main
-from longseq.models import LanguageModel, ModelConfig
-from tests.cli_run import error_line
+from tests.cli_run import error_line, train_in_process
 
 
-@pytest.fixture()
-def synthetic_run(tmp_path: Path) -> Path:
-    """A run directory as a synthetic task leaves it: weights and config.json, no tokenizer."""
-    run_dir = tmp_path / "synthetic"
-    torch.manual_seed(0)
-    LanguageModel(ModelConfig(d_model=16, n_layer=1, vocab_size=10)).save_pretrained(run_dir)
-    (run_dir / "config.yaml").write_text("name: synthetic\nmodality: {}\n")
-    return run_dir
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic run as `longseq train` leaves it (associative recall, vocabulary 10: no
+    tokenizer), one training step of a one-layer d_model-16 model."""
+    root = tmp_path_factory.mktemp("synthetic_run")
+    return train_in_process(root / "run", [
+        "trainer.max_steps=1", "data.num_train=64", "data.num_test=32", "model.d_model=16",
+        "model.n_layer=1",
+    ])
 
 
-@pytest.fixture()
-def genomics_run(tmp_path: Path) -> Path:
-    """A genomics run directory made by hand: DNA tokenizer, weights, ``modality.name=genomics``."""
-    from longseq.plugins.genomics.tokenizer import DNATokenizer
-
-    run_dir = tmp_path / "dna"
-    tokenizer = DNATokenizer()
-    torch.manual_seed(0)
-    cfg = ModelConfig(d_model=16, n_layer=1, vocab_size=tokenizer.vocab_size)
-    LanguageModel(cfg).save_pretrained(run_dir)
-    tokenizer.save(run_dir / "tokenizer")
-    (run_dir / "config.yaml").write_text("name: dna\nmodality:\n  name: genomics\n")
-    return run_dir
+@pytest.fixture(scope="module")
+def genomics_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The phage-lambda preset as `longseq train` leaves it (DNA tokenizer, ``modality.name=
+    genomics``), one training step of a one-layer d_model-16 model on 64-base windows."""
+    root = tmp_path_factory.mktemp("genomics_run")
+    return train_in_process(root / "run", [
+        "experiment=genomics/lambda", "trainer.max_steps=1", "model.d_model=16",
+        "model.n_layer=1", "data.seq_len=64", "data.batch_size=16",
+        f"data.cache_dir={root / 'cache'}", f"modality.cache_dir={root / 'genomics'}",
+    ])
 
 
 def _generate(*args: str) -> Result:
