@@ -20,7 +20,9 @@ from tests.cli_run import error_line, train_in_process
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic run as `longseq train` leaves it (associative recall, vocabulary 10: no
-    tokenizer), one training step of a one-layer d_model-16 model."""
+    tokenizer), one training step of a one-layer d_model-16 model. Being real, it catches what a
+    hand-made directory cannot: e.g. train saving a model whose vocabulary differs from the
+    data's (the prompt-range error then names another range)."""
     root = tmp_path_factory.mktemp("synthetic_run")
     return train_in_process(root / "run", [
         "trainer.max_steps=1", "data.num_train=64", "data.num_test=32", "model.d_model=16",
@@ -31,7 +33,9 @@ def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def genomics_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The phage-lambda preset as `longseq train` leaves it (DNA tokenizer, ``modality.name=
-    genomics``), one training step of a one-layer d_model-16 model on 64-base windows."""
+    genomics``), one training step of a one-layer d_model-16 model on 64-base windows. Catches:
+    train saving the tokenizer where load does not look for it (a hand-made directory put it
+    where load looks)."""
     root = tmp_path_factory.mktemp("genomics_run")
     return train_in_process(root / "run", [
         "experiment=genomics/lambda", "trainer.max_steps=1", "model.d_model=16",
