@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,15 @@ def test_methods_compute_the_same_convolution() -> None:
             got = ops[method][0]()
         assert got.shape == expected.shape, method
         assert (got.double() - expected).abs().max() <= 1e-5 * scale, method
+
+
+def test_png_without_matplotlib_is_refused_in_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI installs matplotlib (the test extra), so the test above takes its writing branch; this
+    one hides matplotlib to keep the refusal tested. Catches: the ImportError escaping raw, or a
+    partial file left behind."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    with pytest.raises(RuntimeError, match="needs matplotlib"):
+        conv.write_png([{"L": 8, "method": "fft", "ms": 1.0}], tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
