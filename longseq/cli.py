@@ -1,7 +1,7 @@
 """The ``longseq`` command: parse, compose the config, hand off, report errors as one line.
 
-Exit codes: 0 success; 2 a usage or config error (one ``error: ...`` line on stderr, no
-traceback); 130 interrupted with Ctrl-C.
+Exit codes: 0 success; 1 a training run failed otherwise; 2 a usage or config error (one
+``error: ...`` line on stderr, no traceback); 130 interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 _OVERRIDES_HELP = (
@@ -126,12 +127,17 @@ def train(run_dir: Path | None, overrides: tuple[str, ...]) -> None:
             )
         if rank == 0:
             click.echo(f"run dir: {run_dir}")
+        created = not run_dir.exists()
         # Processes Lightning's DDP launcher starts re-run this command: they must find the
         # same run dir even when it was not given.
         previous = os.environ.get(_RUN_DIR_ENV)
         os.environ[_RUN_DIR_ENV] = str(run_dir)
         try:
             metrics = run_training(config, run_dir)
+        except (ConfigError, DataError, KeyboardInterrupt, OSError):
+            raise
+        except Exception as exc:
+            _fail(_training_failed(exc, run_dir, created and rank == 0), EXIT_FAILED)
         finally:
             if previous is None:
                 os.environ.pop(_RUN_DIR_ENV, None)
@@ -154,6 +160,24 @@ def train(run_dir: Path | None, overrides: tuple[str, ...]) -> None:
     accuracy = metrics.get("test/accuracy")
     shown = "n/a" if accuracy is None else f"{accuracy:.4f}"
     click.echo(f"test accuracy: {shown} ({metrics['wall_clock_s']:.1f} s)")
+
+
+def _training_failed(exc: Exception, run_dir: Path, remove: bool) -> str:
+    """The one line for a training run that failed unexpectedly (e.g. a trainer setting
+    Lightning rejects once it sees the data). A run dir this command created that holds no
+    checkpoint yet is removed, so the same command can be run again; otherwise the line says how
+    to continue."""
+    import shutil
+
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+    checkpoints = run_dir / "checkpoints"
+    if remove and not any(checkpoints.glob("*.ckpt")):
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return f"training failed: {reason} (nothing was kept in {run_dir})"
+    return (
+        f"training failed: {reason}; run dir {run_dir} kept: continue with longseq train "
+        f"--run-dir {run_dir} <same overrides> resume=auto (or choose another --run-dir)"
+    )
 
 
 # Modalities whose generated content is a file, and the extension of the default output path.
