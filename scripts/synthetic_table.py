@@ -1,4 +1,4 @@
-"""Reproduce the H3 paper's synthetic table (H3_SPEC §5.1) with `longseq train`.
+"""Reproduce the H3 paper's synthetic table (docs/h3.md §5.1) with `longseq train`.
 
 Runs one `longseq train` per (task, model) cell, `--jobs` at a time (each with
 OMP_NUM_THREADS=--threads), and writes a markdown table with each cell's command, test accuracy

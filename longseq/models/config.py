@@ -14,7 +14,7 @@ MIXERS = ("h3", "s4d", "hyena", "attention")
 
 @dataclass
 class SSMConfig:
-    """Diagonal + shift SSM settings shared by H3 and the S4D layer (H3_SPEC §1.3-1.4)."""
+    """Diagonal + shift SSM settings shared by H3 and the S4D layer (docs/h3.md §1.3-1.4)."""
 
     d_state: int = 64
     head_dim: int = 1
@@ -54,7 +54,7 @@ class LongContextConfig:
     """How long sequences run: exact rearrangements of the same computation, chosen by length.
 
     - ``state_passing_from``: at L >= this, H3 and S4D layers convolve chunk by chunk carrying
-      the diagonal SSM's state (H3_SPEC §3.4) instead of one FFT over the whole sequence: the same
+      the diagonal SSM's state (docs/h3.md §3.4), not one FFT over the whole sequence: the same
       outputs and gradients, memory linear in L. 0 turns it off.
     - ``chunk`` / ``intra``: chunk length and the within-chunk convolution (FFT or Toeplitz GEMM).
     - ``segment``: under state passing, H3 and S4D layers run segments of this many positions

@@ -1,4 +1,4 @@
-"""The H3 layer (H3_SPEC §1): shift SSM on K, multi-head outer product with V, diagonal SSM,
+"""The H3 layer (docs/h3.md §1): shift SSM on K, multi-head outer product with V, diagonal SSM,
 gate by Q, output projection. Convolution mode for training and prefill, O(1) recurrent step.
 """
 

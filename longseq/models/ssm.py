@@ -1,4 +1,4 @@
-"""SSM parameter modules: the diagonal SSM (S4D) and the shift SSM (H3_SPEC §1.3-1.4).
+"""SSM parameter modules: the diagonal SSM (S4D) and the shift SSM (docs/h3.md §1.3-1.4).
 
 They own parameters and initialisation and hand tensors to :mod:`longseq.kernels`; they do not
 run sequences themselves (the layers in h3.py / s4d.py do).

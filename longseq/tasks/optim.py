@@ -19,7 +19,7 @@ DECAY_SCOPES = ("matrices", "all")
 
 @dataclass
 class OptimConfig:
-    """AdamW settings and the learning-rate schedule (H3_SPEC §2.3, §5.1).
+    """AdamW settings and the learning-rate schedule (docs/h3.md §2.3, §5.1).
 
     The schedule warms up linearly over ``warmup_ratio`` of the steps, then decays to
     ``min_lr_ratio`` times each group's lr: cosine, linear, or not at all (constant).

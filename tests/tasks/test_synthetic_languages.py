@@ -1,4 +1,4 @@
-"""Synthetic languages (H3_SPEC §5): structure of every example, determinism, deduplication."""
+"""Synthetic languages (docs/h3.md §5): structure of every example, determinism, deduplication."""
 
 from __future__ import annotations
 

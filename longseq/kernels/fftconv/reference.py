@@ -1,4 +1,4 @@
-"""Causal FFT convolution: the specification (pure PyTorch, H3_SPEC §3.1).
+"""Causal FFT convolution: the specification (pure PyTorch, docs/h3.md §3.1).
 
     y[..., h, t] = sum_{s=0}^{t} k[h, s] * u[..., h, t - s]  +  D[h] * u[..., h, t]
 
@@ -51,7 +51,7 @@ def fftconv_ref(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = None)
 def fftconv_h3_ref(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, K: torch.Tensor, D: torch.Tensor, head_dim: int
 ) -> torch.Tensor:
-    """The H3 inner operation (H3_SPEC §1.5): gate, per-head long convolution, skip, output gate.
+    """The H3 inner operation (docs/h3.md §1.5): gate, per-head long convolution, skip, output gate.
 
     With H = C / head_dim heads and i, j < head_dim:
         kv[h, i, j, t] = k[h*head_dim + i, t] * v[h*head_dim + j, t]

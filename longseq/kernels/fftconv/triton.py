@@ -1,4 +1,4 @@
-"""Fused causal FFT convolution in Triton (FlashConv, H3_SPEC §3.2-3.3): forward and backward.
+"""Fused causal FFT convolution in Triton (FlashConv, docs/h3.md §3.2-3.3): forward and backward.
 
 Same functions as :func:`fftconv_h3_ref` and :func:`fftconv_ref`; one program per output row
 (batch b, head h, column j) keeps the whole sequence on chip: it reads the q, k, v rows of its

@@ -1,4 +1,4 @@
-"""SSM kernels, recurrent steps and prefill: the specification (pure PyTorch, H3_SPEC §1.3-1.4, §4).
+"""SSM kernels, recurrent steps and prefill: the specification (pure torch; docs/h3.md §1.3-1.4, §4)
 
 Diagonal SSM (S4D), per head h with M = N/2 complex modes (conjugates implicit):
     x_t = dA * x_{t-1} + dB * u_t            x: [..., H, M] complex

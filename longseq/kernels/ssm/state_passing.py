@@ -1,4 +1,4 @@
-"""State passing for diagonal-SSM convolutions (H3_SPEC §3.4): the length-L causal convolution with
+"""State passing for the diagonal SSM (docs/h3.md §3.4): the length-L causal convolution with
 ``s4d_kernel_ref(dA, W, L)`` computed chunk by chunk, memory linear in L. Pure torch (CPU and GPU),
 differentiable in u, dA, W and D.
 

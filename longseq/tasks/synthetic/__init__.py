@@ -1,4 +1,4 @@
-"""Synthetic languages of H3_SPEC §5: associative recall, induction head, Zoology MQAR.
+"""Synthetic languages of docs/h3.md §5: associative recall, induction head, Zoology MQAR.
 
 The generators and config import without lightning; the data module lives in
 ``longseq.tasks.synthetic.datamodule`` (imports lightning).

@@ -1,4 +1,4 @@
-"""Settings for the synthetic languages (H3_SPEC §5): associative recall, induction head, MQAR.
+"""Settings for the synthetic languages (docs/h3.md §5): associative recall, induction head, MQAR.
 
 A plain dataclass (no hydra, no lightning) so the generators import anywhere; the hydra schema in
 ``longseq.configs`` reuses it under the ``data`` group, which is why error messages say

@@ -1,4 +1,4 @@
-"""Lightning data module serving one synthetic language (H3_SPEC §5) from memory."""
+"""Lightning data module serving one synthetic language (docs/h3.md §5) from memory."""
 
 from __future__ import annotations
 

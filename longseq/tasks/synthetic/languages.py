@@ -1,4 +1,4 @@
-"""Generators for the synthetic languages of H3_SPEC §5, vectorised over examples.
+"""Generators for the synthetic languages of docs/h3.md §5, vectorised over examples.
 
 Token layout for associative recall and induction head (§5.1): ids ``0 .. V-3`` are ordinary
 tokens, ``V-2`` is the copy prefix ``"=>"`` and ``V-1`` the noop ``"."``. Associative recall
