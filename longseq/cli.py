@@ -99,6 +99,10 @@ def _load(overrides: Sequence[str]) -> tuple[DictConfig, TrainConfig]:
 def main() -> None:
     """longseq: long-sequence models (H3, Hyena, hybrids), from config to trained run."""
     warnings.showwarning = _show_warning
+    # torch's CPU allocator backs tensors of >= 2 MB with transparent huge pages (read once, when
+    # torch is first imported, which the commands do after this): fewer page faults on the fresh
+    # memory a long sequence touches (262,144 tokens: system time 9.9 s -> 6.8 s per step)
+    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 
 @main.command(context_settings={"ignore_unknown_options": True}, epilog=_OVERRIDES_HELP)

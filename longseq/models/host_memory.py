@@ -5,9 +5,11 @@ glibc's malloc serves a request below its mmap threshold from its heap, and rais
 frees many tensors of a few MiB each (one segment or chunk at a time); with the moving threshold
 they land in the heap, whose freed space is not returned, and the process's resident memory
 grows with everything it ever held. Measured on a training step of a 2-layer H3 (d_model 64) at
-262,144 tokens: peak RSS 2.48 GB with glibc's default, 1.52 GB with a fixed 1 MiB threshold, and
-no slower. :func:`bound_host_memory` fixes the threshold once per process (Linux with glibc; a
-no-op elsewhere).
+262,144 tokens: peak RSS 2.90 GB with glibc's default, 1.47 GB with a fixed 1 MiB threshold. The
+price is fresh pages, which the kernel zeroes on first touch: system time 2.1 s -> 9.9 s of a
+22 s (CPU time) step, 6.8 s with transparent huge pages (``THP_MEM_ALLOC_ENABLE=1``, which the
+``longseq`` command sets). :func:`bound_host_memory` fixes the threshold once per process (Linux
+with glibc; a no-op elsewhere).
 """
 
 from __future__ import annotations
