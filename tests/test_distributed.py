@@ -193,8 +193,9 @@ def test_trainer_settings_lightning_rejects_are_one_line(
         assert line == "error: trainer: No supported gpu backend found!"
         assert not run.exists()  # refused before anything is written
     # torchrun's world size (here 3) must be trainer.devices x trainer.num_nodes
-    for name in _LAUNCH_VARS:
-        monkeypatch.delenv(name, raising=False)
+    for name in _LAUNCH_VARS:  # set, then delete: restored as absent afterwards
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     for name, value in {"TORCHELASTIC_RUN_ID": "x", "RANK": "0", "LOCAL_RANK": "0",
                         "GROUP_RANK": "0", "WORLD_SIZE": "3", "MASTER_ADDR": "127.0.0.1",
                         "MASTER_PORT": "29400"}.items():
@@ -240,7 +241,10 @@ def slurm_task(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
     for name in _LAUNCH_VARS:  # Lightning sets MASTER_ADDR/PORT: monkeypatch removes them after
-        monkeypatch.delenv(name, raising=False)
+        # (set first: delenv of an absent variable records nothing, so what Lightning sets
+        # during the test would leak into later tests that launch DDP)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     for name, value in SLURM.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(rank_zero_only, "rank", rank_zero_only.rank)  # restored afterwards
