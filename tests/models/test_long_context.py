@@ -181,3 +181,18 @@ def test_segmented_lm_with_checkpointing_prefill_and_decode(mixer: str) -> None:
         long(ids[:, :41], cache)
         steps = torch.stack([long.step(ids[:, t], cache) for t in range(41, 50)], 1)
     torch.testing.assert_close(steps, full[:, 41:], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.bfloat16, 3e-2), (torch.float16, 4e-3)])
+def test_state_passing_under_16bit_autocast_within_kernel_tolerance(dtype: torch.dtype, tol: float) -> None:
+    """Under bf16 / fp16 autocast the state-passing H3 stays within the fused kernels' tolerance
+    (max error <= tol x max |output|) of the same layer's FFT path: its SSM math runs in fp32."""
+    sp = LongContextConfig(state_passing_from=64, chunk=64, segment=256, checkpoint_from=0)
+    torch.manual_seed(0)
+    full = H3(32, SSMConfig(d_state=16, dt_min=0.01, dt_max=0.2), OFF)
+    chunked = copy.deepcopy(full)
+    chunked.long_context = sp
+    u = torch.randn(2, 600, 32)
+    with torch.autocast("cpu", dtype=dtype):
+        y_full, y_sp = full(u).float(), chunked(u).float()
+    assert ((y_sp - y_full).abs().max() / y_full.abs().max()).item() <= tol
