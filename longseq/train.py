@@ -418,6 +418,11 @@ def _check_same_run(config: TrainConfig, saved_path: Path) -> None:
             "from a copy of the run, or train into a new --run-dir"
         )
     assert isinstance(saved, dict)
+    # how long sequences are computed (state passing, checkpointing) changes no result: a run
+    # may resume with other settings, or from before the settings existed
+    for cfg in (saved, now):
+        if isinstance(cfg.get("model"), dict):
+            cfg["model"].pop("long_context", None)
     for key in sorted(set(saved) | set(now)):
         if key in _MAY_CHANGE_ON_RESUME:
             continue

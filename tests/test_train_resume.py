@@ -107,8 +107,23 @@ def test_resume_rejects_a_missing_file_and_a_changed_config(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match=r"resume: model.d_model=32 differs from the run's "
                                           r"model.d_model=16"):
         train(compose([*TINY, "model.d_model=32", "resume=auto"]), tmp_path / "run")
+    # model.long_context changes how, not what, the model computes: it may change, and a run
+    # written before the section existed resumes (a real difference after it is still found)
+    saved = tmp_path / "run" / "config.yaml"
+    text = saved.read_text()
+    assert "long_context:" in text
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "long_context:")
+    end = start + 1
+    while end < len(lines) and lines[end].startswith(" " * (len(lines[start]) - len(lines[start].lstrip()) + 1)):
+        end += 1
+    saved.write_text("\n".join(lines[:start] + lines[end:]) + "\n")
+    assert "long_context" not in saved.read_text() and "chunk:" not in saved.read_text()
+    with pytest.raises(ConfigError, match=r"resume: model.d_model=32 differs"):
+        train(compose([*TINY, "model.d_model=32", "resume=auto"]), tmp_path / "run")
     # trainer.* may change: more epochs continue the finished run
-    more = train(compose([*TINY, "trainer.max_epochs=2", "resume=auto"]), tmp_path / "run")
+    more = train(compose([*TINY, "trainer.max_epochs=2", "model.long_context.chunk=64", "resume=auto"]),
+                 tmp_path / "run")
     assert "test/loss" in more
     assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt",
                       weights_only=True)["epoch"] == 1
