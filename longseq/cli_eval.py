@@ -49,9 +49,16 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
               help="Where the plot goes (default: the CSV's path with .png; needs matplotlib).")
 @click.option("--curve-buckets", type=click.IntRange(min=0), default=0, show_default=True,
               help="Plot the positions grouped into this many log-spaced bins (0: every one).")
+@click.option("--baseline", type=click.Choice(["ngram"]), default=None,
+              help="Also score count-based n-gram models (interpolated Kneser-Ney) fitted on the "
+              "run's training split with its tokenizer: the unigram and the order chosen on the "
+              "validation split, in the same unit as the model.")
+@click.option("--ngram-max-order", type=click.IntRange(min=1, max=32), default=12,
+              show_default=True, help="Highest n-gram order --baseline ngram tries.")
 def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: str,
                  batch_size: int | None, max_batches: int | None, json_path: Path | None,
-                 curve_path: Path | None, png_path: Path | None, curve_buckets: int) -> None:
+                 curve_path: Path | None, png_path: Path | None, curve_buckets: int,
+                 baseline: str | None, ngram_max_order: int) -> None:
     """Loss, perplexity and bits per token (per base, sample or byte) of the run in RUN_DIR on
     its held-out data, rebuilt from its config with its own tokenizer."""
     if png_path is not None and curve_path is None:
@@ -72,10 +79,28 @@ def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: 
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED)
-    click.echo(format_table(result))
+    table = format_table(result)
+    extra: dict[str, object] = {}
+    if baseline == "ngram":
+        from longseq.evaluation.ngram import format_baseline, run_baseline
+
+        try:
+            ngram = run_baseline(run_dir, overrides, split=split, tokens=result.tokens,
+                                 max_order=ngram_max_order)
+        except (ValueError, OSError) as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_INTERRUPTED)
+        model_bits = result.bits_per_unit if ngram.unit != "token" else result.bits_per_token
+        rows = [("model", f"{model_bits:.4f} bits per {ngram.unit}"
+                 if model_bits is not None else "n/a"), *format_baseline(ngram, model_bits)]
+        width = max(len(name) for name, _ in rows)
+        table += "\n" + "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+        extra["baseline"] = ngram.metrics(model_bits)
+    click.echo(table)
     try:
         if json_path is not None:
-            click.echo(f"wrote {write_json(result, json_path)}")
+            click.echo(f"wrote {write_json(result, json_path, extra)}")
         if curve_path is None:
             return
         click.echo(f"wrote {write_curve_csv(context_curve(result), curve_path)}")

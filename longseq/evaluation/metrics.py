@@ -351,9 +351,10 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'es' if noun.endswith('ch') else 's'}"
 
 
-def write_json(result: EvalResult, path: str | Path) -> Path:
-    """Write :meth:`EvalResult.metrics` as JSON; returns the path."""
+def write_json(result: EvalResult, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
+    """Write :meth:`EvalResult.metrics` (and the keys of ``extra``, e.g. ``baseline``) as JSON;
+    returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.metrics(), indent=2) + "\n")
+    path.write_text(json.dumps({**result.metrics(), **(extra or {})}, indent=2) + "\n")
     return path
