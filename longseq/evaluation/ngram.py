@@ -50,7 +50,7 @@ MAX_ORDER = 32
 """The highest order :func:`ngram_bits` accepts."""
 
 _HASH = np.uint64(0x9E3779B97F4A7C15)  # odd: a 64-bit multiplicative rolling hash
-_BYTES_PER_TRAIN_TOKEN = 96  # peak bytes per training token while counting (measured, rounded up)
+_BYTES_PER_TRAIN_TOKEN = 128  # peak bytes per training token while counting (measured ~100)
 _BYTES_PER_HELD_TOKEN = 64
 
 
@@ -78,44 +78,81 @@ class _Table:
     d: float
 
 
-def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """``values`` at ``query``'s positions in sorted ``keys``; 0 where a query is absent."""
-    if len(keys) == 0:
-        return np.zeros(len(query), dtype=values.dtype)
-    idx = np.searchsorted(keys, query)
-    idx[idx == len(keys)] = 0
-    return np.where(keys[idx] == query, values[idx], 0)
+class _Queries:
+    """Held-out keys sorted once, so that every table is searched with sorted queries (much
+    faster than random ones): ``keys[order]`` is sorted."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.order = np.argsort(keys)
+        self.sorted = keys[self.order]
+
+    def find(self, table_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each (sorted) query sits in ``table_keys`` and whether it is there."""
+        if len(table_keys) == 0:
+            return np.zeros(len(self.sorted), np.int64), np.zeros(len(self.sorted), bool)
+        idx = np.searchsorted(table_keys, self.sorted)
+        idx[idx == len(table_keys)] = 0
+        return idx, table_keys[idx] == self.sorted
+
+    def values(self, idx: np.ndarray, found: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``values[idx]`` (0 where not found), back in the queries' own order, as float64."""
+        out = np.empty(len(self.sorted), dtype=np.float64)
+        out[self.order] = np.where(found, values[idx], 0) if len(values) else 0.0
+        return out
 
 
-def _table(grams: np.ndarray, ctx_of: np.ndarray, counts: np.ndarray | None) -> tuple[
-        _Table, np.ndarray]:
-    """A table of the distinct keys in ``grams`` (with ``ctx_of[i]`` the context key of
-    ``grams[i]``), counting occurrences (``counts is None``) or summing ``counts``. Also returns
-    the index of one occurrence of every distinct key, in key order."""
-    order = np.argsort(grams, kind="stable")
-    ordered = grams[order]
+def _starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of the sorted ``ordered`` starts."""
     first = np.ones(len(ordered), dtype=bool)
     first[1:] = ordered[1:] != ordered[:-1]
-    starts = np.flatnonzero(first)
-    keys = ordered[starts]
-    if counts is None:
-        n = np.diff(np.append(starts, len(ordered))).astype(np.int64)
+    return np.flatnonzero(first)
+
+
+def _grouped(keys: np.ndarray, counts: np.ndarray, ctx: np.ndarray) -> _Table:
+    """A table from distinct sorted ``keys`` with their ``counts`` and context keys ``ctx``
+    (sorted too when the keys are exact, in any order when hashed)."""
+    order = None
+    if len(ctx) > 1 and not bool(np.all(ctx[1:] >= ctx[:-1])):
+        order = np.argsort(ctx)
+        ctx, weights = ctx[order], counts[order]
     else:
-        n = np.add.reduceat(counts[order], starts) if len(starts) else np.zeros(0, np.int64)
+        weights = counts
+    starts = _starts(ctx)
+    if len(starts):
+        total = np.add.reduceat(weights, starts).astype(np.int64)
+    else:
+        total = np.zeros(0, np.int64)
+    types = np.diff(np.append(starts, len(ctx))).astype(np.int64)
+    return _Table(keys, counts, ctx[starts], total, types, discount(counts))
+
+
+def _exact_table(grams: np.ndarray, base: np.uint64) -> _Table:
+    """The table of the exact keys ``grams`` (each k-gram's context is its key // base)."""
+    ordered = np.sort(grams)
+    starts = _starts(ordered)
+    keys = ordered[starts]
+    counts = np.diff(np.append(starts, len(ordered))).astype(np.int64)
+    return _grouped(keys, counts, keys // base)
+
+
+def _hashed_table(grams: np.ndarray, ctx_of: np.ndarray) -> tuple[_Table, np.ndarray]:
+    """The table of the hashed keys ``grams`` (``ctx_of[i]``: the context key of ``grams[i]``),
+    counting occurrences; also the index of one occurrence of every distinct key."""
+    order = np.argsort(grams)
+    ordered = grams[order]
+    starts = _starts(ordered)
+    counts = np.diff(np.append(starts, len(ordered))).astype(np.int64)
     reps = order[starts]
-    ctx = ctx_of[reps]
-    ctx_keys, inverse = np.unique(ctx, return_inverse=True)
-    ctx_total = np.bincount(inverse, weights=n, minlength=len(ctx_keys)).astype(np.int64)
-    ctx_types = np.bincount(inverse, minlength=len(ctx_keys)).astype(np.int64)
-    return _Table(keys, n, ctx_keys, ctx_total, ctx_types, discount(n)), reps
+    return _grouped(ordered[starts], counts, ctx_of[reps]), reps
 
 
-def _interpolate(table: _Table, gram: np.ndarray, ctx: np.ndarray, lower: np.ndarray) -> np.ndarray:
+def _interpolate(table: _Table, gram: _Queries, ctx: _Queries, lower: np.ndarray) -> np.ndarray:
     """``p_n`` at held-out positions with k-gram keys ``gram`` and context keys ``ctx``, from
     the lower order's probabilities ``lower``."""
-    c = _lookup(table.keys, table.counts, gram).astype(np.float64)
-    total = _lookup(table.ctx_keys, table.ctx_total, ctx).astype(np.float64)
-    types = _lookup(table.ctx_keys, table.ctx_types, ctx).astype(np.float64)
+    c = gram.values(*gram.find(table.keys), table.counts)
+    idx, found = ctx.find(table.ctx_keys)
+    total = ctx.values(idx, found, table.ctx_total)
+    types = ctx.values(idx, found, table.ctx_types)
     seen = total > 0
     safe = np.where(seen, total, 1.0)
     mixed = (np.maximum(c - table.d, 0.0) + table.d * types * lower) / safe
@@ -183,7 +220,7 @@ def ngram_bits(
         if len(stream) and (int(stream.min()) < 0 or int(stream.max()) >= vocab_size):
             where = "the training split" if name == "train" else f"held-out stream {name[2:]!r}"
             raise ValueError(f"{where} has a token outside 0 .. {vocab_size - 1}")
-    base, _ = _base(vocab_size, max_order)
+    base, exact = _base(vocab_size, max_order)
     digits = {k: s.astype(np.uint64) + np.uint64(1) for k, s in streams.items()}
     n_train = len(train)
     # cur[name][i]: the key of the n-gram ending at position i; prev: of the (n-1)-gram (at
@@ -192,33 +229,38 @@ def ngram_bits(
     cur = {k: d.copy() for k, d in digits.items()}
     names = [k for k in streams if k != "train"]
     limits = {k: _max_orders(max(len(streams[k]) - 1, 0), window, 0) for k in names}
-    exact = {k: np.zeros(max_order + 1) for k in names}  # bits at targets whose limit is n
+    at_limit = {k: np.zeros(max_order + 1) for k in names}  # bits at targets whose limit is n
     at_least = {k: np.zeros(max_order + 1) for k in names}  # bits at targets whose limit >= n
     lower = {k: np.full(max(len(streams[k]) - 1, 0), 1.0 / vocab_size) for k in names}
     # Order 1: raw counts of the training tokens, context key 0 (empty).
-    raw, _ = _table(cur["train"], prev["train"], None)
+    if exact:
+        raw = _exact_table(cur["train"], base)
+    else:
+        raw, _ = _hashed_table(cur["train"], prev["train"])
     for n in range(1, max_order + 1):
         cont: _Table | None = None
         if n < max_order:
             # (n+1)-grams of the training stream: their raw table (the next order's) and the
             # continuation counts of order n (distinct (n+1)-grams by their last n tokens).
             nxt = _roll(cur["train"], digits["train"], base)
-            grams = nxt[n:]
-            raw_next, reps = _table(grams, cur["train"][n - 1 : -1], None)
-            suffix = cur["train"][n:][reps]
-            # The context key of an n-gram ending at position i is prev[i - 1].
-            ctx_prev = np.zeros(n_train, dtype=np.uint64)
-            ctx_prev[1:] = prev["train"][:-1]
-            cont, _ = _table(suffix, ctx_prev[n:][reps], np.ones(len(reps), dtype=np.int64))
+            if exact:
+                raw_next = _exact_table(nxt[n:], base)
+                cont = _exact_table(raw_next.keys % base ** np.uint64(n), base)
+            else:
+                raw_next, reps = _hashed_table(nxt[n:], cur["train"][n - 1 : -1])
+                # The context key of the n-gram ending at position i is prev[i - 1].
+                ctx_prev = np.zeros(n_train, dtype=np.uint64)
+                ctx_prev[1:] = prev["train"][:-1]
+                suffix = cur["train"][n:][reps]
+                cont, _ = _hashed_table(suffix, ctx_prev[n:][reps])
         for k in names:
             if len(lower[k]) == 0:
                 continue
-            gram = cur[k][1:]
-            ctx = prev[k][:-1]
+            gram, ctx = _Queries(cur[k][1:]), _Queries(prev[k][:-1])
             top = _interpolate(raw, gram, ctx, lower[k])
             bits = -np.log2(top)
             limit = limits[k]
-            exact[k][n] = float(bits[limit == n].sum())
+            at_limit[k][n] = float(bits[limit == n].sum())
             at_least[k][n] = float(bits[limit >= n].sum())
             if cont is not None:
                 lower[k] = _interpolate(cont, gram, ctx, lower[k])
@@ -230,7 +272,7 @@ def ngram_bits(
     out: dict[str, np.ndarray] = {}
     for k in names:
         totals = np.array(
-            [exact[k][1:n].sum() + at_least[k][n] for n in range(1, max_order + 1)]
+            [at_limit[k][1:n].sum() + at_least[k][n] for n in range(1, max_order + 1)]
         )
         out[k[2:]] = totals
     return out
@@ -353,9 +395,9 @@ def run_baseline(
         )
     if getattr(config.data, "sampling", "sequential") != "sequential":
         raise _fail_config(
-            "--baseline ngram counts the whole training split, which "
-            "data.sampling=random_windows never reads whole; evaluate with "
-            "data.sampling=sequential (an override) to count it"
+            "--baseline ngram counts the training split as one token stream, which a "
+            "data.sampling=random_windows run never reads whole (its regions are not the "
+            "sequential splits); the baseline supports data.sampling=sequential runs only"
         )
     start = time.perf_counter()
     data = _task_data(config, loaded)
