@@ -10,6 +10,10 @@ plain torch loop under ``torch.inference_mode``, no Lightning trainer.
 :func:`context_curve` (:mod:`~longseq.evaluation.curve`) turns the result's per-position sums
 into the mean loss at each position of the window: how much of the distant context the model
 uses; :func:`write_curve_csv` and :func:`write_curve_png` save it.
+
+:func:`run_baseline` (:mod:`~longseq.evaluation.ngram`) fits interpolated Kneser-Ney n-gram
+models on the run's training split and scores the same held-out targets in the same unit
+(``longseq eval --baseline ngram``); :func:`ngram_bits` is the counting on plain token streams.
 """
 
 from __future__ import annotations
@@ -25,15 +29,19 @@ from longseq.evaluation.metrics import (
     unit_name,
     write_json,
 )
+from longseq.evaluation.ngram import NgramBaseline, ngram_bits, run_baseline
 
 __all__ = [
     "SPLITS",
     "CurvePoint",
     "EvalResult",
+    "NgramBaseline",
     "context_curve",
     "evaluate",
     "format_table",
+    "ngram_bits",
     "resolve_device",
+    "run_baseline",
     "token_losses",
     "unit_name",
     "write_curve_csv",

@@ -165,3 +165,11 @@ def test_cli_too_large_for_memory_is_one_line(
         "eval", str(dna_run), "--device", "cpu", "--max-batches", "1", "--baseline", "ngram"])
     line = error_line(result)
     assert "--ngram-max-order" in line and "GiB" in line
+
+
+def test_cli_random_windows_run_is_one_line(dna_run: Path) -> None:
+    result = CliRunner().invoke(main, [
+        "eval", str(dna_run), "--device", "cpu", "--max-batches", "1", "--baseline", "ngram",
+        "data.sampling=random_windows", "data.eval_windows=4"])
+    line = error_line(result)
+    assert "data.sampling=random_windows" in line and "sequential" in line
