@@ -94,7 +94,16 @@ def _setup(models: str, device: str, dtype: str | None, threads: int | None,
 
 def _report(rows: list[dict[str, Any]], columns: Any, device: str, json_path: Path | None,
             png_path: Path | None, x: str, y: str, xlabel: str, title: str) -> None:
-    from longseq.bench.throughput import format_table, write_png
+    from longseq.bench.throughput import write_png
+
+    _write_outputs(rows, columns, device, json_path, png_path, lambda path: write_png(
+        rows, path, x=x, y=y, xlabel=xlabel, ylabel="tokens per second", title=title))
+
+
+def _write_outputs(rows: list[dict[str, Any]], columns: Any, device: str, json_path: Path | None,
+                   png_path: Path | None, png: Callable[[Path], None]) -> None:
+    """Print the markdown table; write the JSON (rows + machine) and the PNG (``png(path)``)."""
+    from longseq.bench.throughput import format_table
     from longseq.bench.timing import environment, write_json
 
     click.echo(format_table(rows, columns))
@@ -104,7 +113,7 @@ def _report(rows: list[dict[str, Any]], columns: Any, device: str, json_path: Pa
         click.echo(f"wrote {json_path}")
     if png_path is not None:
         png_path.parent.mkdir(parents=True, exist_ok=True)
-        write_png(rows, png_path, x=x, y=y, xlabel=xlabel, ylabel="tokens per second", title=title)
+        png(png_path)
         click.echo(f"wrote {png_path}")
 
 
@@ -237,8 +246,6 @@ def bench_memory(lengths: str, kind: str, modes: str, full_max_len: int | None, 
     import os
 
     from longseq.bench.memory import COLUMNS, run_memory_bench, write_memory_png
-    from longseq.bench.throughput import format_table
-    from longseq.bench.timing import environment, write_json
 
     seq_lens = _int_list("--lengths", lengths)
     device, _ = _runtime(device, None, None, png_path)
@@ -251,12 +258,5 @@ def bench_memory(lengths: str, kind: str, modes: str, full_max_len: int | None, 
                                 time_budget_s=budget, seed=seed, progress=_progress)
     except ValueError as exc:
         _fail(f"--modes / --lengths: {exc}")
-    click.echo(format_table(rows, COLUMNS))
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(rows, json_path, environment(device))
-        click.echo(f"wrote {json_path}")
-    if png_path is not None:
-        png_path.parent.mkdir(parents=True, exist_ok=True)
-        write_memory_png(rows, png_path, f"training step, {kind} d_model {d_model} x {n_layer} layers, batch {batch}")
-        click.echo(f"wrote {png_path}")
+    title = f"training step, {kind} d_model {d_model} x {n_layer} layers, batch {batch}"
+    _write_outputs(rows, COLUMNS, device, json_path, png_path, lambda path: write_memory_png(rows, path, title))

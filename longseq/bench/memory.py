@@ -152,15 +152,9 @@ def _add_ratios(rows: list[dict[str, Any]]) -> None:
 
 def write_memory_png(rows: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
     """Two log-x panels, peak memory and time per token against L, one line per mode."""
-    try:
-        import matplotlib
+    from longseq.bench.throughput import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise RuntimeError(
-            "writing the PNG needs matplotlib: pip install 'longseq[bench]' (or write --json only)"
-        ) from err
+    matplotlib, plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for key, ax, label in ((("peak_memory_gb"), axes[0], "peak memory (GB)"),
                            (("us_per_token"), axes[1], "time per token (us)")):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Column", "add_ratios", "format_table", "predicted_s", "write_png"]
+__all__ = ["Column", "add_ratios", "format_table", "predicted_s", "pyplot", "write_png"]
 
 # (header, row key, format spec); a None value prints as "-"
 Column = tuple[str, str, str]
@@ -49,6 +49,24 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> s
     return "\n".join(lines)
 
 
+def pyplot() -> tuple[Any, Any]:
+    """(matplotlib, matplotlib.pyplot) on the Agg backend.
+
+    Raises:
+        RuntimeError: matplotlib is not installed (the ``bench`` extra).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        raise RuntimeError(
+            "writing the PNG needs matplotlib: pip install 'longseq[bench]' (or write --json only)"
+        ) from err
+    return matplotlib, plt
+
+
 def write_png(
     rows: Sequence[dict[str, Any]],
     path: str | Path,
@@ -64,15 +82,7 @@ def write_png(
     Raises:
         RuntimeError: matplotlib is not installed (the ``bench`` extra).
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise RuntimeError(
-            "writing the PNG needs matplotlib: pip install 'longseq[bench]' (or write --json only)"
-        ) from err
+    matplotlib, plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name in dict.fromkeys(r[series] for r in rows):
         pts = [(r[x], r[y]) for r in rows if r[series] == name and r.get(y) is not None]

@@ -29,6 +29,20 @@ def _mixer(kind: str, head_dim: int, long_context: LongContextConfig) -> torch.n
     return layer.double()
 
 
+def _assert_layer_equals_full_path(kind: str, head_dim: int, lc: LongContextConfig, seed: int) -> None:
+    """The layer under ``lc`` == the same layer's FFT path on L = 75: forward and the gradients
+    of the input and every parameter (float64, 1e-10)."""
+    full, other = _mixer(kind, head_dim, OFF), _mixer(kind, head_dim, lc)
+    other.load_state_dict(full.state_dict())
+    g = torch.Generator().manual_seed(seed)
+    u = torch.randn(2, 75, 8, generator=g, dtype=torch.float64, requires_grad=True)
+    dy = torch.randn(2, 75, 8, generator=g, dtype=torch.float64)
+    y_full, y_other = full(u), other(u)
+    torch.testing.assert_close(y_other, y_full, rtol=1e-10, atol=1e-10)
+    for a, b in zip(_grads(other, y_other, dy, u), _grads(full, y_full, dy, u)):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("intra", ["fft", "matmul"])
 @pytest.mark.parametrize("kind,head_dim", [("h3", 1), ("h3", 2), ("s4d", 1)])
 def test_state_passing_layer_equals_full_path(kind: str, head_dim: int, intra: str) -> None:
@@ -36,15 +50,7 @@ def test_state_passing_layer_equals_full_path(kind: str, head_dim: int, intra: s
     than the shift kernel's 8 taps times 2) == the same layer's FFT path, forward and the
     gradients of the input and of every parameter (float64, 1e-10)."""
     sp = LongContextConfig(state_passing_from=2, chunk=16, intra=intra, checkpoint_from=0)
-    full, chunked = _mixer(kind, head_dim, OFF), _mixer(kind, head_dim, sp)
-    chunked.load_state_dict(full.state_dict())
-    g = torch.Generator().manual_seed(1)
-    u = torch.randn(2, 75, 8, generator=g, dtype=torch.float64, requires_grad=True)
-    dy = torch.randn(2, 75, 8, generator=g, dtype=torch.float64)
-    y_full, y_sp = full(u), chunked(u)
-    torch.testing.assert_close(y_sp, y_full, rtol=1e-10, atol=1e-10)
-    for a, b in zip(_grads(chunked, y_sp, dy, u), _grads(full, y_full, dy, u)):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    _assert_layer_equals_full_path(kind, head_dim, sp, seed=1)
 
 
 def test_state_passing_fp32_relative_error() -> None:
@@ -72,6 +78,20 @@ def _lm(long_context: LongContextConfig, mixer: str = "h3", dropout: float = 0.0
     return LanguageModel(cfg).double()
 
 
+def _assert_same_training_pass(plain: LanguageModel, other: LanguageModel, ids: torch.Tensor, seed: int) -> None:
+    """Same logits and parameter gradients (1e-10) from the same RNG state (dropout masks)."""
+    dy = torch.randn(*ids.shape, 11, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    results = []
+    for model in (plain, other):
+        torch.manual_seed(seed)
+        out = model(ids)
+        results.append((out, _grads(model, out, dy)))
+    (out_plain, g_plain), (out_other, g_other) = results
+    torch.testing.assert_close(out_other, out_plain, rtol=1e-10, atol=1e-10)
+    for a, b in zip(g_other, g_plain):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("state_passing", [False, True])
 def test_checkpointed_blocks_equal_plain_blocks(state_passing: bool) -> None:
     """Activation checkpointing (with the MLP in slices of 7 positions, dropout on) gives the
@@ -82,16 +102,7 @@ def test_checkpointed_blocks_equal_plain_blocks(state_passing: bool) -> None:
     plain, checkpointed = _lm(OFF, dropout=0.1), _lm(ckpt, dropout=0.1)
     checkpointed.load_state_dict(plain.state_dict())
     ids = torch.randint(0, 11, (2, 45), generator=torch.Generator().manual_seed(2))
-    dy = torch.randn(2, 45, 11, dtype=torch.float64)
-    torch.manual_seed(5)
-    out_plain = plain(ids)
-    g_plain = _grads(plain, out_plain, dy)
-    torch.manual_seed(5)
-    out_ckpt = checkpointed(ids)
-    g_ckpt = _grads(checkpointed, out_ckpt, dy)
-    torch.testing.assert_close(out_ckpt, out_plain, rtol=1e-10, atol=1e-10)
-    for a, b in zip(g_ckpt, g_plain):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    _assert_same_training_pass(plain, checkpointed, ids, seed=5)
 
 
 def test_checkpointing_is_used_only_when_training() -> None:
@@ -145,15 +156,7 @@ def test_segments_carry_the_state_exactly(kind: str, head_dim: int) -> None:
     the state carried across == the FFT path: forward, input and parameter gradients (float64)."""
     sp = LongContextConfig(state_passing_from=2, chunk=8, segment=24, checkpoint_from=0)
     assert sp.uses_segments(75)
-    full, segmented = _mixer(kind, head_dim, OFF), _mixer(kind, head_dim, sp)
-    segmented.load_state_dict(full.state_dict())
-    g = torch.Generator().manual_seed(4)
-    u = torch.randn(2, 75, 8, generator=g, dtype=torch.float64, requires_grad=True)
-    dy = torch.randn(2, 75, 8, generator=g, dtype=torch.float64)
-    y_full, y_seg = full(u), segmented(u)
-    torch.testing.assert_close(y_seg, y_full, rtol=1e-10, atol=1e-10)
-    for a, b in zip(_grads(segmented, y_seg, dy, u), _grads(full, y_full, dy, u)):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    _assert_layer_equals_full_path(kind, head_dim, sp, seed=4)
 
 
 @pytest.mark.parametrize("mixer", ["h3", "s4d"])
@@ -164,16 +167,7 @@ def test_segmented_lm_with_checkpointing_prefill_and_decode(mixer: str) -> None:
     plain, long = _lm(OFF, mixer=mixer, dropout=0.1), _lm(lc, mixer=mixer, dropout=0.1)
     long.load_state_dict(plain.state_dict())
     ids = torch.randint(0, 11, (2, 50), generator=torch.Generator().manual_seed(6))
-    dy = torch.randn(2, 50, 11, dtype=torch.float64)
-    torch.manual_seed(7)
-    out_plain = plain(ids)
-    g_plain = _grads(plain, out_plain, dy)
-    torch.manual_seed(7)
-    out_long = long(ids)
-    g_long = _grads(long, out_long, dy)
-    torch.testing.assert_close(out_long, out_plain, rtol=1e-10, atol=1e-10)
-    for a, b in zip(g_long, g_plain):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    _assert_same_training_pass(plain, long, ids, seed=7)
     long.eval()
     with torch.no_grad():
         full = long(ids)
