@@ -57,11 +57,8 @@ class H3(nn.Module):
         """The same map as the FFT path, chunk by chunk (shift SSM by overlap-save, diagonal SSM
         by state passing) and segment by segment (:func:`run_segments`), the SSM state carried
         across; the final state is the prefill state."""
-        Bsz, N = u.shape[0], self.shift.B.shape[-1]
-        dA = self.diag.discrete()[0]
-        k_hist = torch.zeros(Bsz, self.d_model, N, dtype=u.dtype, device=u.device)
-        z = torch.zeros(Bsz, self.head_dim**2, self.n_heads, dA.shape[-1], dtype=dA.dtype, device=u.device)
-        y, (k_hist, z) = run_segments(self._segment, u, (k_hist, z), self.long_context.segment_length())
+        k_hist = u.new_zeros(u.shape[0], self.d_model, self.shift.B.shape[-1])
+        y, (k_hist, z) = run_segments(self._segment, u, (k_hist, None), self.long_context.segment_length())
         if state is not None:
             with torch.no_grad():
                 ctype = self.shift.compute_dtype
@@ -70,10 +67,11 @@ class H3(nn.Module):
         return self.output_linear(y)
 
     def _segment(
-        self, u: torch.Tensor, k_hist: torch.Tensor, z: torch.Tensor
+        self, u: torch.Tensor, k_hist: torch.Tensor, z: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One segment: u [B, S, C], the last N shift-SSM inputs before it and the diagonal
-        state z (divided by dB) -> (gated output [B, S, C] before output_linear, the new k_hist, z)."""
+        state z (divided by dB; None: zero) -> (gated output [B, S, C] before output_linear, the
+        new k_hist, z)."""
         lc, C = self.long_context, self.d_model
         q = self.q_proj(u).transpose(1, 2)
         k = self.k_proj(u).transpose(1, 2)

@@ -30,9 +30,7 @@ class S4D(nn.Module):
         if lc.uses_state_passing(x.shape[-1]):
             # the same convolution chunk by chunk and segment by segment; its final state is the
             # prefill state
-            dA = self.ssm.discrete()[0]
-            z = torch.zeros(u.shape[0], self.d_model, dA.shape[-1], dtype=dA.dtype, device=u.device)
-            out, (z,) = run_segments(self._segment, u, (z,), lc.segment_length())
+            out, (z,) = run_segments(self._segment, u, (None,), lc.segment_length())
             if state is not None:
                 with torch.no_grad():
                     state.diag.copy_(state.dB * z)
@@ -43,8 +41,9 @@ class S4D(nn.Module):
                 state.diag.copy_(kernels.s4d_state(x.to(self.ssm.compute_dtype), state.dA, state.dB))
         return self._output(y.transpose(1, 2))
 
-    def _segment(self, u: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """u [B, S, C] and the state z (divided by dB) before it -> (output [B, S, C], new z)."""
+    def _segment(self, u: torch.Tensor, z: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """u [B, S, C] and the state z (divided by dB; None: zero) before it -> (output [B, S, C],
+        new z)."""
         lc = self.long_context
         with torch.autocast(device_type=u.device.type, enabled=False):
             dA, dB, C = self.ssm.discrete()

@@ -19,12 +19,13 @@ SegmentFn = Callable[..., tuple[torch.Tensor, ...]]
 
 
 def run_segments(
-    fn: SegmentFn, u: torch.Tensor, state: tuple[torch.Tensor, ...], segment: int
+    fn: SegmentFn, u: torch.Tensor, state: tuple[torch.Tensor | None, ...], segment: int
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
     """``fn(u_seg [B, S, C], *state) -> (y_seg [B, S, C'], *new_state)`` over segments of
     ``segment`` positions of ``u: [B, L, C]``; returns (y [B, L, C'], final state).
 
-    With gradients enabled and more than one segment, every segment is checkpointed.
+    A ``None`` in the initial state stands for zeros (``fn`` must accept it). With gradients
+    enabled and more than one segment, every segment is checkpointed.
     """
     L = u.shape[1]
     remember = torch.is_grad_enabled() and L > segment
