@@ -17,23 +17,11 @@ import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from longseq.kernels.fftconv.aot import ARCHS, compile_plan, dispatch_plans  # noqa: E402
-
-
-def _all_plans() -> list:
-    from longseq.kernels.fftconv import aot
-
-    saved = aot.fused_max_len
-    aot.fused_max_len = lambda dtype, arch=None: aot.FUSED_MAX_LEN  # type: ignore[assignment]
-    try:
-        return dispatch_plans(head_dims=(1,))
-    finally:
-        aot.fused_max_len = saved  # type: ignore[assignment]
+from longseq.kernels.fftconv.aot import ARCHS, FUSED_MAX_LEN, compile_plan, dispatch_plans  # noqa: E402
 
 
 def _row(plan) -> dict:
@@ -46,7 +34,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    plans = _all_plans() if args.all else [replace(p) for p in dispatch_plans(head_dims=(1,))]
+    plans = dispatch_plans(head_dims=(1,), max_len=FUSED_MAX_LEN if args.all else None)
     start = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(_row, plans))

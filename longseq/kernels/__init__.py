@@ -9,6 +9,8 @@ Every op here has a pure-PyTorch reference (``*_ref``) that is its specification
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from longseq.kernels.dispatch import choose_backend, fallback_allowed, launch_failed
@@ -27,17 +29,26 @@ shift_state = _ssm_ref.shift_state_ref
 shift_step = _ssm_ref.shift_step_ref
 
 
+def _triton_or_reference(op: str, triton_call: Callable[[], torch.Tensor],
+                         reference_call: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """The Triton kernel's result, or the reference's (with one warning) when its launch fails:
+    out of resources, a compile or driver error never crashes a run mid-way (unless
+    LONGSEQ_KERNEL_BACKEND=triton asked for the kernel)."""
+    try:
+        return triton_call()
+    except Exception as exc:
+        if not fallback_allowed():
+            raise
+        launch_failed(op, exc)
+    return reference_call()
+
+
 def fftconv(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = None) -> torch.Tensor:
     """Causal convolution ``u: [..., H, L]`` with ``k: [H, Lk]`` plus ``D: [H]`` skip; see fftconv_ref."""
     if choose_backend("fftconv", u.device, True, triton_unsupported(u)) == "triton":
         from longseq.kernels.fftconv.triton import fftconv_triton
 
-        try:
-            return fftconv_triton(u, k, D)
-        except Exception as exc:  # out of resources, compile or driver error: never a crash mid-run
-            if not fallback_allowed():
-                raise
-            launch_failed("fftconv", exc)
+        return _triton_or_reference("fftconv", lambda: fftconv_triton(u, k, D), lambda: fftconv_ref(u, k, D))
     return fftconv_ref(u, k, D)
 
 
@@ -48,12 +59,11 @@ def fftconv_h3(
     if choose_backend("fftconv_h3", q.device, True, triton_unsupported(q)) == "triton":
         from longseq.kernels.fftconv.triton import fftconv_h3_triton
 
-        try:
-            return fftconv_h3_triton(q, k, v, K, D, head_dim)
-        except Exception as exc:  # out of resources, compile or driver error: never a crash mid-run
-            if not fallback_allowed():
-                raise
-            launch_failed("fftconv_h3", exc)
+        return _triton_or_reference(
+            "fftconv_h3",
+            lambda: fftconv_h3_triton(q, k, v, K, D, head_dim),
+            lambda: fftconv_h3_ref(q, k, v, K, D, head_dim),
+        )
     return fftconv_h3_ref(q, k, v, K, D, head_dim)
 
 

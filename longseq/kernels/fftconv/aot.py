@@ -53,13 +53,16 @@ def _lengths(max_len: int) -> list[int]:
     return sorted(out.values())
 
 
-def dispatch_plans(archs: tuple[int, ...] = ARCHS, head_dims: tuple[int, ...] = (1, 2)) -> list[KernelPlan]:
+def dispatch_plans(
+    archs: tuple[int, ...] = ARCHS, head_dims: tuple[int, ...] = (1, 2), max_len: int | None = None
+) -> list[KernelPlan]:
     """Every variant the dispatcher can launch on ``archs``: for each dtype, the lengths up to
-    its :func:`fused_max_len`; H3 with each of ``head_dims``, the plain convolution with 1."""
+    its :func:`fused_max_len` (or up to ``max_len`` for every dtype, fitting or not); H3 with
+    each of ``head_dims``, the plain convolution with 1."""
     plans = []
     for arch in archs:
         for dtype in DTYPES:
-            for L in _lengths(fused_max_len(dtype, arch)):
+            for L in _lengths(max_len or fused_max_len(dtype, arch)):
                 for op in OPS:
                     for hd in head_dims if op == "fftconv_h3" else (1,):
                         for direction in ("forward", "backward"):
