@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from longseq.plugins.modality import Tokenizer
     from longseq.runs import Loaded
     from longseq.tasks.completion.context import RepoFile
+    from longseq.tasks.completion.holdout import TrainedFiles
 
 __all__ = ["complete"]
 
@@ -74,21 +75,41 @@ def _model_summary(loaded: Loaded) -> dict[str, Any]:
     }
 
 
+def _trained(label: str, loaded: Loaded, options: CodeConfig) -> TrainedFiles:
+    """The files ``loaded`` trained on, by content: its record, or recomputed for older runs."""
+    from longseq.plugins.modality import DataError
+    from longseq.tasks.completion.holdout import TrainedFiles, recomputed_training_sha256
+
+    recorded = loaded.trained_sha256()
+    if recorded is not None:
+        return TrainedFiles(frozenset(recorded), "recorded")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            digests = recomputed_training_sha256(loaded.config, options)
+    except DataError as exc:
+        _fail(f"{loaded.run_dir}: the run records no documents.json (saved before that record) "
+              f"and its training files cannot be recomputed: {exc}; give --all-files to score "
+              "every file")
+    click.echo(f"note: {label}: no documents.json in the run (saved before that record); its "
+               "training files were recomputed from its data.path", err=True)
+    return TrainedFiles(frozenset(digests), "recomputed")
+
+
 def _targets(
-    runs: list[Loaded], readings: list[list[RepoFile]], repo: str, all_files: bool
+    readings: list[list[RepoFile]], trained: list[TrainedFiles], repo: str, all_files: bool
 ) -> list[RepoFile]:
-    """Files every run reads, less those any run trained on (unless ``all_files``)."""
-    from longseq.tasks.completion.evaluate import training_files
+    """Files every run reads, less those whose text any run trained on (unless ``all_files``),
+    whatever path ``repo`` names them by."""
+    from longseq.tasks.completion.holdout import held_out
 
     common = set.intersection(*({f.name for f in files} for files in readings))
-    trained: set[str] = set()
+    chosen = [f for f in readings[0] if f.name in common]
     if not all_files:
-        for loaded, files in zip(runs, readings):
-            trained |= training_files(loaded.config, repo, [f.name for f in files])
-    chosen = [f for f in readings[0] if f.name in common and f.name not in trained]
+        chosen = held_out(chosen, trained)
     if not chosen:
         why = "no file is read by every run" if not common else (
-            "every file was in a run's training split; give another --repo or --all-files")
+            "every file is one a run trained on; give another --repo or --all-files")
         _fail(f"{repo}: nothing to complete: {why}")
     return chosen
 
@@ -106,8 +127,8 @@ def _targets(
 @click.option("--max-line-tokens", default=128, show_default=True, type=click.IntRange(min=1),
               help="Cap on the tokens decoded for one line.")
 @click.option("--all-files", is_flag=True,
-              help="Also cut files a run trained on (by default only held-out files are cut "
-              "when the repository is a run's training data).")
+              help="Also cut files a run trained on (by default a file whose text any run "
+              "trained on is never cut, whatever path --repo names it by).")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every metric and predicted line here.")
@@ -154,7 +175,11 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
             _fail(str(exc))
     for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
         click.echo(f"warning: {message}", err=True)
-    targets = _targets(runs, readings, repo, all_files)
+    labels = _labels(run_dirs)
+    trained = [] if all_files else [
+        _trained(label, loaded, options)
+        for label, (loaded, options, _) in zip(labels, loaded_runs)]
+    targets = _targets(readings, trained, repo, all_files)
     cuts = cut_points(targets, samples, seed)
     if not cuts:
         _fail(f"{repo}: the files to complete have no non-blank line")
@@ -162,7 +187,7 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
     click.echo(f"{len(cuts)} cut points in {len(targets)} {held} of {repo}", err=True)
     truth = true_identifiers(targets, cuts)
     reports: list[RunReport] = []
-    for label, (loaded, options, tokenizer), files in zip(_labels(run_dirs), loaded_runs, readings):
+    for label, (loaded, options, tokenizer), files in zip(labels, loaded_runs, readings):
         stream = RepoStream(files, tokenizer, options.header)
 
         def show(r: ContextResult, label: str = label) -> None:
@@ -179,7 +204,8 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
         if json_path is not None:
             settings = {"repo": repo, "files": [f.name for f in targets], "samples": samples,
                         "seed": seed, "max_line_tokens": max_line_tokens, "contexts": lengths,
-                        "device": device}
+                        "device": device,
+                        "training_files": {label: t.source for label, t in zip(labels, trained)}}
             json_path.parent.mkdir(parents=True, exist_ok=True)
             write_json(reports, cuts, json_path, settings)
             click.echo(f"wrote {json_path}")

@@ -6,8 +6,14 @@
 modality's ``load_tokenizer``). Synthetic runs have no modality and no tokenizer: their tokens are
 integer ids, written as whitespace-separated numbers (:func:`encode_prompt`, :func:`decode_ids`).
 
+``config.json`` also records how the run was trained (``"training"``: ``seq_len``, the longest
+window it was trained on), and ``documents.json`` names the documents of each split with their
+sha256, so an evaluation can tell trained-on files from held-out ones whatever path it reads
+them from. Runs saved before these records have neither (:attr:`Loaded.trained_seq_len` and
+:attr:`Loaded.documents` are then None).
+
 Every file is checked before it is used: ``config.json`` records the sha256 and size of
-``model.safetensors`` and of the tokenizer files (:func:`record_files`, called when a run is
+``model.safetensors``, ``documents.json`` and of the tokenizer files (:func:`record_files`, called when a run is
 saved), and a file that differs, a config that is not JSON or a weights file that does not load
 raises :class:`RunError` with one line naming the file and what to do.
 """
@@ -15,7 +21,7 @@ raises :class:`RunError` with one line naming the file and what to do.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +38,9 @@ TOKENIZER_DIR = "tokenizer"
 # Same names as longseq.models.lm's (not imported here: that would load torch).
 MODEL_CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
+DOCUMENTS = "documents.json"
+TRAINING_KEY = "training"
+"""Key of ``config.json`` recording how the run was trained: ``{"seq_len": int}``."""
 FILES_KEY = "files"
 """Key of ``config.json`` that maps each file :func:`load` reads (relative path) to its sha256 and
 size (:func:`longseq.integrity.file_record`)."""
@@ -53,6 +62,9 @@ class Loaded:
         modality: the modality rebuilt from ``config.yaml``, or None for synthetic runs.
         config: the run's resolved config (``config.yaml``) as a plain dict.
         run_dir: the directory it was loaded from.
+        training: ``config.json``'s training record (``seq_len``); empty for older runs.
+        documents: ``documents.json`` (each split's ``{"name", "sha256"}`` list), or None when
+            the run has none (a run saved before the record, or a task without documents).
     """
 
     model: LanguageModel
@@ -60,6 +72,20 @@ class Loaded:
     modality: Modality | None
     config: dict[str, Any]
     run_dir: Path
+    training: dict[str, Any] = field(default_factory=dict)
+    documents: dict[str, list[dict[str, str]]] | None = None
+
+    @property
+    def trained_seq_len(self) -> int | None:
+        """The longest sequence the run was trained on, or None when it does not record one."""
+        value = self.training.get("seq_len")
+        return value if isinstance(value, int) and value > 0 else None
+
+    def trained_sha256(self) -> set[str] | None:
+        """The sha256 of every document the run trained on, or None without a record."""
+        if self.documents is None:
+            return None
+        return {str(d["sha256"]) for d in self.documents.get("train", [])}
 
     @property
     def vocab_size(self) -> int:
@@ -74,7 +100,7 @@ def _one_line(exc: BaseException) -> str:
 def _recorded_names(run_dir: Path) -> list[str]:
     """The files of a saved run that :func:`load` reads and verifies: the weights, the run's
     ``config.yaml`` and every file of ``tokenizer/``."""
-    names = [WEIGHTS, *([RUN_CONFIG] if (run_dir / RUN_CONFIG).is_file() else [])]
+    names = [WEIGHTS, *(n for n in (RUN_CONFIG, DOCUMENTS) if (run_dir / n).is_file())]
     tokenizer_dir = run_dir / TOKENIZER_DIR
     if tokenizer_dir.is_dir():
         files = (p for p in tokenizer_dir.rglob("*") if p.is_file())
@@ -82,16 +108,19 @@ def _recorded_names(run_dir: Path) -> list[str]:
     return names
 
 
-def record_files(run_dir: str | Path) -> None:
-    """Record the sha256 and size of ``model.safetensors``, ``config.yaml`` and the tokenizer
-    files under
-    ``"files"`` in the run's ``config.json`` (rewritten atomically), for :func:`load` to verify.
-    Call it after ``model.save_pretrained(run_dir)`` and once the tokenizer is saved."""
+def record_files(run_dir: str | Path, training: dict[str, Any] | None = None) -> None:
+    """Record the sha256 and size of ``model.safetensors``, ``config.yaml``, ``documents.json``
+    and the tokenizer files under ``"files"`` in the run's ``config.json`` (rewritten
+    atomically), for :func:`load` to verify, and ``training`` (e.g. ``{"seq_len": 1024}``) under
+    ``"training"`` when given. Call it after ``model.save_pretrained(run_dir)`` and once the
+    tokenizer is saved."""
     from longseq.integrity import file_record
 
     run_dir = Path(run_dir)
     path = run_dir / MODEL_CONFIG
     data = json.loads(path.read_text(encoding="utf-8"))
+    if training is not None:
+        data[TRAINING_KEY] = dict(training)
     data[FILES_KEY] = {name: file_record(run_dir / name) for name in _recorded_names(run_dir)}
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -227,7 +256,30 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
             f"{model.config.vocab_size}"
         )
     model.eval()
-    return Loaded(model=model, tokenizer=tokenizer, modality=modality, config=config, run_dir=run_dir)
+    training = recorded.get(TRAINING_KEY)
+    return Loaded(
+        model=model, tokenizer=tokenizer, modality=modality, config=config, run_dir=run_dir,
+        training=dict(training) if isinstance(training, dict) else {},
+        documents=_read_documents(run_dir, recorded),
+    )
+
+
+def _read_documents(run_dir: Path, recorded: dict[str, Any]) -> dict[str, list[dict[str, str]]] | None:
+    """``documents.json`` checked against ``config.json``'s record; None when there is none."""
+    path = run_dir / DOCUMENTS
+    if not path.is_file():
+        return None
+    _verify_files(run_dir, recorded, DOCUMENTS)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RunError(f"{path}: damaged, not JSON ({_short(exc)}); {_RESTORE}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(v, list) and all(isinstance(d, dict) and "sha256" in d for d in v)
+        for v in data.values()
+    ):
+        raise RunError(f"{path}: damaged, not a record of documents per split; {_RESTORE}")
+    return data
 
 
 def encode_prompt(loaded: Loaded, content: Any) -> list[int]:

@@ -13,6 +13,8 @@ and fills a run directory::
       classifier.safetensors the classification head and classes.json (task classification)
       tokenizer/             the modality's tokenizer (tasks on user files, e.g. lm), written
                              before training starts
+      documents.json         each split's documents (name, sha256) when the task splits files
+                             by document; config.json records "training": {"seq_len": ...}
       metrics.json           final test metrics and wall-clock seconds
 
 Lightning and torch are imported inside the functions that need them, so composing or showing a
@@ -75,6 +77,9 @@ _TASK_DATA: dict[str, tuple[str, type]] = {
     "classification": ("classification", ClassificationDataConfig),
 }
 
+# The built-in tasks that read the user's files through a modality.
+_FILE_TASKS = ("lm", "classification")
+
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:
     """Compose ``train.yaml`` with hydra-style ``overrides`` (``model=hyena``, ``data.seq_len=64``).
@@ -86,7 +91,7 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
             line naming the override and the valid choices.
     """
     register_configs()
-    overrides = _without_default_experiment(list(overrides))
+    overrides = _implied_overrides(list(overrides))
     _offer_plugin_modality(overrides)
     # Work beside a hydra app or notebook that initialized hydra already, and leave it as it was.
     previous = GlobalHydra.instance().hydra
@@ -101,13 +106,39 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
         GlobalHydra.instance().hydra = previous
 
 
-def _without_default_experiment(overrides: list[str]) -> list[str]:
-    """Drop the default (synthetic) preset when the overrides choose ``data=`` or ``modality=``
-    themselves and name no ``experiment``: its synthetic data options would not fit."""
-    keys = [text.partition("=")[0].lstrip("+~") for text in overrides]
-    if "experiment" in keys or not {"data", "modality"} & set(keys):
+def _implied_overrides(overrides: list[str]) -> list[str]:
+    """``overrides`` plus what they leave unsaid but mean, when they name no ``experiment``:
+
+    - ``modality=X`` without ``task.name`` trains a language model on the files
+      (``task.name=lm``), or the task whose data group ``data=`` chose (``data=classification``);
+    - a built-in task without ``data=`` reads its own data group (``task.name=lm``: ``data=lm``);
+    - choosing ``data=``, ``modality=`` or a task other than the default's drops the default
+      (synthetic) preset, whose synthetic data options would not fit.
+    """
+    chosen: dict[str, str] = {}
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        if sep and not key.startswith("~"):
+            chosen[key.lstrip("+")] = value.strip()
+    if "experiment" in {text.partition("=")[0].lstrip("+~") for text in overrides}:
         return overrides
-    return [*overrides, "~experiment"]
+    task = chosen.get("task.name")
+    modality = chosen.get("modality", "")
+    data = chosen.get("data")
+    by_group = {group: name for name, (group, _) in _TASK_DATA.items()}
+    implied: list[str] = []
+    if task is None:
+        if data is not None:
+            task = by_group.get(data)
+        elif modality not in ("", "null"):
+            task = "lm"
+        if task is not None:
+            implied.append(f"task.name={task}")
+    if data is None and task in _TASK_DATA and (task != "synthetic" or modality):
+        implied.append(f"data={_TASK_DATA[task][0]}")
+    if implied or data is not None or "modality" in chosen:
+        implied.append("~experiment")
+    return [*overrides, *implied]
 
 
 def _offer_plugin_modality(overrides: Sequence[str]) -> None:
@@ -218,6 +249,19 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(
             f"loggers: unknown logger {unknown[0]!r}; valid: {', '.join(LOGGERS)} (or [] for none)"
         )
+    reads_files = cfg.task.name in _FILE_TASKS
+    if cfg.modality and cfg.task.name in _TASK_DATA and not reads_files:
+        name = cfg.modality.get("name")
+        raise ConfigError(
+            f"modality={name}: task.name={cfg.task.name} reads no files (it generates its "
+            f"sequences), so it takes no modality; drop modality=, or train a language model on "
+            f"files with modality={name} data.path=<files>"
+        )
+    if reads_files and not cfg.modality:
+        raise ConfigError(
+            f"task.name={cfg.task.name} reads its files through a modality; choose one with "
+            f"modality=<name> (valid: {', '.join(MODALITIES.names())})"
+        )
     if cfg.modality:
         try:
             modality_config(cfg.modality)
@@ -262,7 +306,7 @@ def train(
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
     from longseq.models import LanguageModel
-    from longseq.runs import record_files
+    from longseq.runs import DOCUMENTS, record_files
     from longseq.tasks.lm_module import SequenceLMTask
 
     start = time.perf_counter()
@@ -292,6 +336,9 @@ def train(
         _write_atomic(run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(config)))
         if task_data.tokenizer is not None:
             task_data.tokenizer.save(run_dir / "tokenizer")
+        if task_data.documents is not None:
+            documents = {k: [dict(d) for d in v] for k, v in task_data.documents.items()}
+            _write_atomic(run_dir / DOCUMENTS, json.dumps(documents, indent=1) + "\n")
     with warnings.catch_warnings():
         # Synthetic batches are generated in memory: data-loader worker hints are noise here.
         warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
@@ -312,7 +359,8 @@ def train(
             model = LanguageModel(config.model)
             model.load_state_dict(full)
         model.save_pretrained(run_dir)
-        record_files(run_dir)
+        seq_len = getattr(config.data, "seq_len", None)
+        record_files(run_dir, {"seq_len": seq_len} if isinstance(seq_len, int) else None)
         save_head = getattr(module, "save_head", None)
         if callable(save_head):
             save_head(run_dir)

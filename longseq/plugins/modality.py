@@ -36,11 +36,16 @@ class Document:
             used in error messages.
         content: ``str`` for text, code and DNA; a float32 ``np.ndarray`` in [-1, 1] for audio.
         label: class label for classification tasks, or None.
+        source_sha256: the sha256 (hex) of the source ``content`` was made from, when
+            ``content`` rearranges or decorates it (code: the file's text before its header
+            line and fill-in-the-middle), so a run can recognise the file however it is named
+            later; None: the content itself is the source.
     """
 
     name: str
     content: Any
     label: str | None = None
+    source_sha256: str | None = None
 
 
 @runtime_checkable

@@ -19,7 +19,7 @@ import functools
 import importlib
 import inspect
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar, cast
@@ -283,12 +283,17 @@ class TaskData(NamedTuple):
     ``make_module(model, optim)`` builds the Lightning module that trains the language model
     ``model``; ``None`` means next-token training (:class:`longseq.tasks.lm_module.
     SequenceLMTask`). A module with a ``save_head(run_dir)`` method saves its extra weights.
+
+    ``documents`` names each split's documents (``{"train": [{"name", "sha256"}, ...], "val":
+    ..., "test": ...}``) when the task splits user files by document; the run saves it as
+    ``run_dir/documents.json`` so later evaluations know which files it trained on.
     """
 
     datamodule: LightningDataModule
     vocab_size: int
     tokenizer: Tokenizer | None = None
     make_module: Callable[[nn.Module, OptimConfig], LightningModule] | None = None
+    documents: Mapping[str, Sequence[Mapping[str, str]]] | None = None
 
 
 class TaskBuilder(Protocol):

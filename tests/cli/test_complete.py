@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +103,52 @@ def test_complete_compares_two_runs(code_runs: tuple[Path, Path, Path], tmp_path
         assert out_png.stat().st_size > 0
     else:
         assert not out_png.exists() and "needs matplotlib" in result.stdout
+
+
+def _held_out_names(run_dir: Path) -> set[str]:
+    documents = json.loads((run_dir / "documents.json").read_text())
+    return {d["name"] for split in ("val", "test") for d in documents[split]}
+
+
+def test_hold_out_follows_the_files_identity_whatever_repo_names(
+    code_runs: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    repo, h3, transformer = code_runs
+    held = _held_out_names(h3)
+    assert len(held) == 2 and held == _held_out_names(transformer)
+    # The same files under a parent folder (names gain "src/") and as a glob of files.
+    copy = tmp_path / "parent" / "src"
+    shutil.copytree(repo, copy)
+    for given in (str(tmp_path / "parent"), f"{repo}/*.py", str(repo)):
+        out = tmp_path / "held.json"
+        result = _complete(str(h3), str(transformer), "--repo", given, "--contexts", "16",
+                           "--samples", "4", "--max-line-tokens", "2", "--json", str(out))
+        assert result.exit_code == 0, result.output + result.stderr
+        report = json.loads(out.read_text())
+        assert {Path(name).name for name in report["files"]} == held, given
+        assert {Path(c["file"]).name for c in report["cuts"]} <= held
+        assert report["training_files"] == {"h3": "recorded", "transformer": "recorded"}
+    # Every file scored only when asked.
+    result = _complete(str(h3), "--repo", str(tmp_path / "parent"), "--all-files", "--contexts",
+                       "16", "--samples", "4", "--max-line-tokens", "2", "--json", str(out))
+    assert result.exit_code == 0 and len(json.loads(out.read_text())["files"]) == len(FILES)
+
+
+def test_a_run_without_a_document_record_recomputes_its_split(
+    code_runs: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    repo, h3, _ = code_runs
+    old = tmp_path / "old"
+    shutil.copytree(h3, old)
+    (old / "documents.json").unlink()
+    out = tmp_path / "old.json"
+    result = _complete(str(old), "--repo", f"{repo}/*.py", "--contexts", "16", "--samples", "4",
+                       "--max-line-tokens", "2", "--json", str(out))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "training files were recomputed from its data.path" in result.stderr
+    report = json.loads(out.read_text())
+    assert set(report["files"]) == _held_out_names(h3)
+    assert report["training_files"] == {"old": "recomputed"}
 
 
 def test_complete_is_seeded(code_runs: tuple[Path, Path, Path], tmp_path: Path) -> None:

@@ -56,11 +56,21 @@ def _unrecord(run: Path) -> None:
 
 def test_config_json_records_the_checksums_load_verifies(text_run: Path) -> None:
     files = json.loads((text_run / "config.json").read_text())["files"]
-    assert sorted(files) == ["config.yaml", "model.safetensors", "tokenizer/text_tokenizer.json"]
+    assert sorted(files) == [
+        "config.yaml", "documents.json", "model.safetensors", "tokenizer/text_tokenizer.json"]
     for name, record in files.items():
         data = (text_run / name).read_bytes()
         assert record == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    assert longseq.load(text_run).tokenizer is not None  # the intact run loads
+    loaded = longseq.load(text_run)  # the intact run loads
+    assert loaded.tokenizer is not None and loaded.trained_seq_len == 64
+    assert loaded.documents is not None and loaded.documents["train"]
+
+
+def test_damaged_document_record_gives_one_line(text_run: Path, tmp_path: Path) -> None:
+    run = _copy(text_run, tmp_path)
+    _truncate(run / "documents.json")
+    with pytest.raises(RunError, match=r"documents.json: damaged \(truncated"):
+        longseq.load(run)
 
 
 @pytest.mark.parametrize(

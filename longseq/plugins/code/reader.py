@@ -9,6 +9,7 @@ sorted order as its own repository). A stdlib package works through the lm task'
 from __future__ import annotations
 
 import glob
+import hashlib
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -103,7 +104,8 @@ def read_repository(path: str, cfg: CodeConfig) -> Iterator[Document]:
 
     ``name`` is the file's path relative to its root (prefixed with the root's name when a glob
     names several); ``content`` is the ``file:`` header line (when ``cfg.header``) and the
-    source, or the PSM fill-in-the-middle arrangement of both for a ``fim_rate`` share of files.
+    source, or the PSM fill-in-the-middle arrangement of both for a ``fim_rate`` share of files;
+    ``source_sha256`` is the sha256 of the file's text alone (its identity in a run's record).
     """
     for label, files in repository_files(path, cfg):
         for f in files:
@@ -111,7 +113,11 @@ def read_repository(path: str, cfg: CodeConfig) -> Iterator[Document]:
             text = (
                 header(name, languages()[f.language].line_comment) if cfg.header else ""
             ) + f.text
-            yield Document(name=name, content=_maybe_fim(text, f.language, name, cfg))
+            yield Document(
+                name=name,
+                content=_maybe_fim(text, f.language, name, cfg),
+                source_sha256=hashlib.sha256(f.text.encode("utf-8")).hexdigest(),
+            )
 
 
 def _maybe_fim(text: str, language: str, name: str, cfg: CodeConfig) -> str:

@@ -1,8 +1,8 @@
 """The completion experiment for one run: every cut point at every context budget, scored.
 
-Which files get cut: the files every run reads from the repository, less the files a run was
-trained on (:func:`training_files`, recomputed with the LM task's document split when the
-run's ``data.path`` is this repository), so the scores are not memorised text.
+Which files get cut is decided by :mod:`longseq.tasks.completion.holdout` (by the files'
+identity recorded in each run); :func:`training_files` recomputes the split of runs saved
+before that record.
 """
 
 from __future__ import annotations

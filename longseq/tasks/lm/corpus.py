@@ -7,6 +7,9 @@ together with the tokenizer under ``<cache_dir>/<key>/``. The key hashes the fil
 mtime), the modality and its options and the split options, so a changed file or option builds
 a new cache and an unchanged one is memory-mapped straight away.
 
+``documents.json`` names each split's documents with their identity (:func:`document_sha256`),
+so a trained run can record which files it trained on.
+
 ``meta.json`` records each split's counts and the sha256 and size of every file of the cache. A
 cache is checked against it before it is used; a damaged one (a file truncated, overwritten or
 missing, ``meta.json`` not JSON, a stream of the wrong shape, a tokenizer that does not load) is
@@ -33,11 +36,13 @@ import numpy as np
 from longseq.integrity import DamagedFileWarning, file_problem, file_record, short_reason
 from longseq.plugins.modality import DataError, Document, Modality, Tokenizer
 from longseq.tasks.lm.config import LMDataConfig
+from longseq.tasks.lm.parts import cut_into_parts
 
 __all__ = [
     "SPLITS",
     "Corpus",
     "cache_key",
+    "document_sha256",
     "held_out_count",
     "prepare_corpus",
     "read_all",
@@ -50,17 +55,34 @@ SPLITS = ("train", "val", "test")
 PACKAGE_SCHEME = "pkg://"
 # Bump when the cache layout or the way streams are built changes.
 # 2: meta.json records every file's sha256 and size ("files").
-_CACHE_VERSION = 2
+# 3: documents.json names each split's documents and their sha256.
+_CACHE_VERSION = 3
 _META = "meta.json"
+DOCUMENTS = "documents.json"
 
 
 @dataclass
 class Corpus:
-    """The tokenizer and one 1-D token stream per split (memory-mapped, read-only)."""
+    """The tokenizer and one 1-D token stream per split (memory-mapped, read-only); ``documents``
+    lists each split's documents as ``{"name", "sha256"}`` (see :func:`document_sha256`)."""
 
     tokenizer: Tokenizer
     splits: dict[str, np.ndarray]
     directory: Path
+    documents: dict[str, list[dict[str, str]]] | None = None
+
+
+def document_sha256(document: Document) -> str:
+    """A document's identity: its ``source_sha256`` when the modality sets one (code: the file's
+    text), else the sha256 of its content (UTF-8 text, or the array's bytes)."""
+    if document.source_sha256:
+        return document.source_sha256
+    content = document.content
+    if isinstance(content, str):
+        data = content.encode("utf-8")
+    else:
+        data = np.ascontiguousarray(content).tobytes()
+    return hashlib.sha256(data).hexdigest()
 
 
 def resolve_path(path: str) -> str:
@@ -200,7 +222,7 @@ def _encode(documents: Iterable[Document], tokenizer: Tokenizer, max_tokens: int
 def _build(
     modality: Modality, cfg: LMDataConfig, directory: Path, tokenizer: Tokenizer | None
 ) -> None:
-    documents = read_all(modality, cfg.path, "data.path")
+    documents = cut_into_parts(read_all(modality, cfg.path, "data.path"), cfg)
     n_val = 0 if cfg.val_path else held_out_count(cfg.val_fraction, len(documents))
     n_test = 0 if cfg.test_path else held_out_count(cfg.test_fraction, len(documents))
     train, val, test = split_documents(documents, n_val, n_test, cfg.seed, cfg.path)
@@ -214,6 +236,11 @@ def _build(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     tokenizer.save(tmp / "tokenizer")
+    listed = {
+        name: [{"name": d.name, "sha256": document_sha256(d)} for d in docs]
+        for name, docs in zip(SPLITS, (train, val, test))
+    }
+    (tmp / DOCUMENTS).write_text(json.dumps(listed, indent=1) + "\n")
     counts = {}
     for name, docs in zip(SPLITS, (train, val, test)):
         stream = _encode(docs, tokenizer, cfg.max_tokens if name == "train" else 0)
@@ -304,7 +331,7 @@ def _open_cache(modality: Modality, directory: Path) -> Corpus | str:
         isinstance(v, dict) for v in files.values()
     ):
         return f"{meta_path} is damaged (not a token cache record)"
-    for name in sorted({*files, *(f"{n}.npy" for n in SPLITS)}):
+    for name in sorted({*files, *(f"{n}.npy" for n in SPLITS), DOCUMENTS}):
         problem = file_problem(directory / name, files.get(name, {}))
         if problem is not None:
             return f"{directory / name} is damaged ({problem})"
@@ -320,10 +347,14 @@ def _open_cache(modality: Modality, directory: Path) -> Corpus | str:
             return f"{path} is damaged (shape {stream.shape} where {written} tokens were written)"
         splits[name] = stream
     try:
+        documents = json.loads((directory / DOCUMENTS).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"{directory / DOCUMENTS} is damaged ({short_reason(exc)})"
+    try:
         tokenizer = modality.load_tokenizer(directory / "tokenizer")
     except Exception as exc:  # the tokenizers library raises plain Exception
         return f"{directory / 'tokenizer'} is damaged (it does not load: {short_reason(exc)})"
-    return Corpus(tokenizer, splits, directory)
+    return Corpus(tokenizer, splits, directory, documents)
 
 
 def _move_aside(directory: Path) -> None:

@@ -250,10 +250,12 @@ def build_lm_data(cfg: TrainConfig, tokenizer: Tokenizer | None = None) -> TaskD
             )
         tokenizer = windows.tokenizer
         splits: Mapping[str, np.ndarray | TokenWindows] = windows.windows
+        documents = None
     else:
         corpus = prepare_corpus(modality, cfg.modality, cfg.data, tokenizer)
         tokenizer = corpus.tokenizer
         splits = corpus.splits
+        documents = corpus.documents
     pad_id = int(getattr(tokenizer, "pad_id", tokenizer.eos_id))
     datamodule = LMDataModule(splits, cfg.data, pad_id)
-    return TaskData(datamodule, tokenizer.vocab_size, tokenizer)
+    return TaskData(datamodule, tokenizer.vocab_size, tokenizer, documents=documents)
