@@ -32,7 +32,9 @@ class LMDataConfig:
     inside an installed package). Documents are split into train/val/test by document with a
     shuffle seeded by ``seed``: ``val_fraction`` and ``test_fraction`` of the documents (at least
     one each), unless ``val_path`` / ``test_path`` name held-out files, in which case those files
-    are the split and no fraction of ``path`` is taken for it.
+    are the split and no fraction of ``path`` is taken for it. Too few documents to hold out
+    (one genome, one book) are first cut into contiguous parts, about ``1 / min(fraction)`` in
+    all, and whole parts are held out (:func:`longseq.tasks.lm.parts.cut_into_parts`).
 
     The token streams (documents joined by the tokenizer's eos id) are cached as ``.npy`` memmaps
     under ``cache_dir`` (``null``: ``$LONGSEQ_CACHE`` or ``~/.cache/longseq``), keyed by the
