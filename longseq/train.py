@@ -77,6 +77,9 @@ _TASK_DATA: dict[str, tuple[str, type]] = {
     "classification": ("classification", ClassificationDataConfig),
 }
 
+# The built-in tasks that read the user's files through a modality.
+_FILE_TASKS = ("lm", "classification")
+
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:
     """Compose ``train.yaml`` with hydra-style ``overrides`` (``model=hyena``, ``data.seq_len=64``).
@@ -88,7 +91,7 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
             line naming the override and the valid choices.
     """
     register_configs()
-    overrides = _without_default_experiment(list(overrides))
+    overrides = _implied_overrides(list(overrides))
     _offer_plugin_modality(overrides)
     # Work beside a hydra app or notebook that initialized hydra already, and leave it as it was.
     previous = GlobalHydra.instance().hydra
@@ -103,13 +106,39 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
         GlobalHydra.instance().hydra = previous
 
 
-def _without_default_experiment(overrides: list[str]) -> list[str]:
-    """Drop the default (synthetic) preset when the overrides choose ``data=`` or ``modality=``
-    themselves and name no ``experiment``: its synthetic data options would not fit."""
-    keys = [text.partition("=")[0].lstrip("+~") for text in overrides]
-    if "experiment" in keys or not {"data", "modality"} & set(keys):
+def _implied_overrides(overrides: list[str]) -> list[str]:
+    """``overrides`` plus what they leave unsaid but mean, when they name no ``experiment``:
+
+    - ``modality=X`` without ``task.name`` trains a language model on the files
+      (``task.name=lm``), or the task whose data group ``data=`` chose (``data=classification``);
+    - a built-in task without ``data=`` reads its own data group (``task.name=lm``: ``data=lm``);
+    - choosing ``data=``, ``modality=`` or a task other than the default's drops the default
+      (synthetic) preset, whose synthetic data options would not fit.
+    """
+    chosen: dict[str, str] = {}
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        if sep and not key.startswith("~"):
+            chosen[key.lstrip("+")] = value.strip()
+    if "experiment" in {text.partition("=")[0].lstrip("+~") for text in overrides}:
         return overrides
-    return [*overrides, "~experiment"]
+    task = chosen.get("task.name")
+    modality = chosen.get("modality", "")
+    data = chosen.get("data")
+    by_group = {group: name for name, (group, _) in _TASK_DATA.items()}
+    implied: list[str] = []
+    if task is None:
+        if data is not None:
+            task = by_group.get(data)
+        elif modality not in ("", "null"):
+            task = "lm"
+        if task is not None:
+            implied.append(f"task.name={task}")
+    if data is None and task in _TASK_DATA and (task != "synthetic" or modality):
+        implied.append(f"data={_TASK_DATA[task][0]}")
+    if implied or data is not None or "modality" in chosen:
+        implied.append("~experiment")
+    return [*overrides, *implied]
 
 
 def _offer_plugin_modality(overrides: Sequence[str]) -> None:
@@ -219,6 +248,19 @@ def validate(cfg: TrainConfig) -> None:
     if unknown:
         raise ConfigError(
             f"loggers: unknown logger {unknown[0]!r}; valid: {', '.join(LOGGERS)} (or [] for none)"
+        )
+    reads_files = cfg.task.name in _FILE_TASKS
+    if cfg.modality and cfg.task.name in _TASK_DATA and not reads_files:
+        name = cfg.modality.get("name")
+        raise ConfigError(
+            f"modality={name}: task.name={cfg.task.name} reads no files (it generates its "
+            f"sequences), so it takes no modality; drop modality=, or train a language model on "
+            f"files with modality={name} data.path=<files>"
+        )
+    if reads_files and not cfg.modality:
+        raise ConfigError(
+            f"task.name={cfg.task.name} reads its files through a modality; choose one with "
+            f"modality=<name> (valid: {', '.join(MODALITIES.names())})"
         )
     if cfg.modality:
         try:

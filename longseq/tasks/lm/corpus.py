@@ -36,6 +36,7 @@ import numpy as np
 from longseq.integrity import DamagedFileWarning, file_problem, file_record, short_reason
 from longseq.plugins.modality import DataError, Document, Modality, Tokenizer
 from longseq.tasks.lm.config import LMDataConfig
+from longseq.tasks.lm.parts import cut_into_parts
 
 __all__ = [
     "SPLITS",
@@ -221,7 +222,7 @@ def _encode(documents: Iterable[Document], tokenizer: Tokenizer, max_tokens: int
 def _build(
     modality: Modality, cfg: LMDataConfig, directory: Path, tokenizer: Tokenizer | None
 ) -> None:
-    documents = read_all(modality, cfg.path, "data.path")
+    documents = cut_into_parts(read_all(modality, cfg.path, "data.path"), cfg)
     n_val = 0 if cfg.val_path else held_out_count(cfg.val_fraction, len(documents))
     n_test = 0 if cfg.test_path else held_out_count(cfg.test_fraction, len(documents))
     train, val, test = split_documents(documents, n_val, n_test, cfg.seed, cfg.path)
