@@ -295,7 +295,9 @@ def list_plugins() -> None:
     """Every task and modality, built in or from an entry point: kind, name, origin, status.
 
     Each plugin is imported to report its status; one that fails to import shows
-    ``failed: <error>`` and the others are still listed.
+    ``failed: <error>`` and the others are still listed. An entry point whose name is taken
+    already (a built-in's, or another distribution's) has a row of its own, ``ignored: ...``
+    naming the entry that keeps the name; that entry is listed as it is (``ok``).
     """
     import logging
 
@@ -305,7 +307,9 @@ def list_plugins() -> None:
     logging.getLogger("longseq.plugins.registry").setLevel(logging.ERROR)
     rows = [("KIND", "NAME", "ORIGIN", "STATUS")]
     for registry in (TASKS, MODALITIES):
-        failures = {f.name: f for f in registry.load_all()}
+        loaded = registry.load_all()
+        failures = {f.name: f for f in loaded if not f.clash}
+        listed: list[tuple[str, str, str, str]] = []
         for name in sorted({*registry.names(), *failures}):
             if name in failures:
                 failure = failures[name]
@@ -315,7 +319,12 @@ def list_plugins() -> None:
                 entry = registry.entry(name)
                 origin = f"{entry.origin} ({entry.distribution or '?'})"
                 status = "ok"
-            rows.append((registry.kind, name, origin, status))
+            listed.append((registry.kind, name, origin, status))
+        for clash in (f for f in loaded if f.clash):
+            origin = f"{clash.origin or '?'} ({clash.distribution or '?'})"
+            listed.append((registry.kind, clash.name, origin, f"ignored: {clash.error}"))
+        # Each name's rows together, the entry that holds the name first.
+        rows += sorted(listed, key=lambda row: row[1])
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])

@@ -7,9 +7,10 @@ modality's ``load_tokenizer``). Synthetic runs have no modality and no tokenizer
 integer ids, written as whitespace-separated numbers (:func:`encode_prompt`, :func:`decode_ids`).
 
 ``config.json`` also records how the run was trained (``"training"``: ``seq_len``, the longest
-window it was trained on), and ``documents.json`` names the documents of each split with their
-sha256, so an evaluation can tell trained-on files from held-out ones whatever path it reads
-them from. Runs saved before these records have neither (:attr:`Loaded.trained_seq_len` and
+window it was trained on, and ``modality``: the name, distribution and version of the modality
+that read the data, so a run whose plugin is not installed names the package to install), and
+``documents.json`` names the documents of each split with their sha256, so an evaluation can
+tell trained-on files from held-out ones whatever path it reads them from. Runs saved before these records have neither (:attr:`Loaded.trained_seq_len` and
 :attr:`Loaded.documents` are then None).
 
 Every file is checked before it is used: ``config.json`` records the sha256 and size of
@@ -206,7 +207,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
     from safetensors import SafetensorError
 
     from longseq.models.lm import CONFIG_NAME, WEIGHTS_NAME, LanguageModel
-    from longseq.plugins.registry import build_modality
+    from longseq.plugins.registry import build_modality, missing_modality
 
     run_dir = Path(path)
     if not run_dir.is_dir():
@@ -229,7 +230,10 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
         try:
             modality = build_modality(options)
         except ValueError as exc:
-            raise RunError(f"{run_dir / RUN_CONFIG}: {_one_line(exc)}") from None
+            training = recorded.get(TRAINING_KEY)
+            source = training.get("modality") if isinstance(training, dict) else None
+            missing = missing_modality(str(options.get("name")), source)
+            raise RunError(f"{run_dir / RUN_CONFIG}: {missing or _one_line(exc)}") from None
         tokenizer_dir = run_dir / TOKENIZER_DIR
         if not tokenizer_dir.is_dir():
             raise RunError(f"{tokenizer_dir}: no tokenizer directory for this {options.get('name')} run")

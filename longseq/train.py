@@ -9,7 +9,9 @@ and fills a run directory::
       logs/                  CSV logs (metrics.csv, hparams.yaml) and TensorBoard event files;
                              a resumed run logs into logs/resume-N/ (nothing earlier is lost)
       model.safetensors      final weights, with config.json (LanguageModel.from_pretrained)
-      config.json
+      config.json            also records "training": seq_len, and the modality's name,
+                             distribution and version (a run whose plugin is missing names the
+                             package to install)
       classifier.safetensors the classification head and classes.json (task classification)
       tokenizer/             the modality's tokenizer (tasks on user files, e.g. lm), written
                              before training starts
@@ -48,7 +50,7 @@ from longseq.configs.schema import (
 )
 from longseq.models.config import ModelConfig
 from longseq.plugins import MODALITIES, TASKS, UnknownNameError
-from longseq.plugins.registry import modality_config
+from longseq.plugins.registry import modality_config, modality_source
 from longseq.tasks.classification.config import ClassificationDataConfig
 from longseq.tasks.lm.config import LMDataConfig
 from longseq.tasks.synthetic.config import SyntheticDataConfig
@@ -155,9 +157,9 @@ def _offer_plugin_modality(overrides: Sequence[str]) -> None:
             continue
         try:
             cls = MODALITIES.get(value)
-        except UnknownNameError:
-            # Reported when the config is composed (unknown option) or validated.
-            continue
+        except UnknownNameError as exc:
+            # An installed plugin that does not load: say so, not "unknown option".
+            raise ConfigError(f"modality={value}: {' '.join(str(exc).split())}") from None
         register_modality_config(value, getattr(cls, "config_class", object))
 
 
@@ -360,7 +362,11 @@ def train(
             model.load_state_dict(full)
         model.save_pretrained(run_dir)
         seq_len = getattr(config.data, "seq_len", None)
-        record_files(run_dir, {"seq_len": seq_len} if isinstance(seq_len, int) else None)
+        training: dict[str, Any] = {"seq_len": seq_len} if isinstance(seq_len, int) else {}
+        if config.modality:
+            # Which package read the data: a run whose plugin is missing names what to install.
+            training["modality"] = modality_source(str(config.modality["name"]))
+        record_files(run_dir, training or None)
         save_head = getattr(module, "save_head", None)
         if callable(save_head):
             save_head(run_dir)

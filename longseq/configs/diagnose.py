@@ -102,6 +102,11 @@ def _check_group_option(override: Override) -> str | None:
         return f"group {group!r} cannot be set to null; drop it with '~{group}'"
     chosen = value if isinstance(value, list) else [value]
     valid = group_options(group)
+    if group == "modality":
+        # Installed modalities without a YAML file are options too (made from their config_class).
+        from longseq.plugins import MODALITIES
+
+        valid = sorted({*valid, *MODALITIES.names()})
     for option in chosen:
         if option is None or str(option) in valid:
             continue

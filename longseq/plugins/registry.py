@@ -42,7 +42,9 @@ __all__ = [
     "TaskData",
     "UnknownNameError",
     "build_modality",
+    "missing_modality",
     "modality_config",
+    "modality_source",
 ]
 
 T = TypeVar("T")
@@ -66,15 +68,24 @@ class RegistryEntry(Generic[T]):
 
 @dataclass(frozen=True)
 class PluginLoadFailure:
-    """An entry point that could not be loaded: its name, distribution and the error, as text."""
+    """An entry point that could not be loaded: its name, distribution and the error, as text.
+
+    ``clash`` marks an entry point refused because another entry (``error`` names it: the
+    built-in, or another distribution's entry point) has the name already; that entry keeps the
+    name and works. ``origin`` is the refused entry point's ``module:attr`` when known.
+    """
 
     name: str
     distribution: str | None
     error: str
+    clash: bool = False
+    origin: str | None = None
 
     def describe(self, kind: str) -> str:
         """One line: which plugin, from which distribution, failed and why."""
         source = f" from distribution {self.distribution!r}" if self.distribution else ""
+        if self.clash:
+            return f"{kind} plugin {self.name!r}{source} ({self.origin}) is ignored: {self.error}"
         return f"{kind} plugin {self.name!r}{source} failed to load: {self.error}"
 
 
@@ -111,6 +122,8 @@ class Registry(Generic[T]):
         self._pending: dict[str, metadata.EntryPoint] = {}
         self._lazy: dict[str, str] = {}
         self._failures: dict[str, PluginLoadFailure] = {}
+        # Entry points refused because their name was taken (the name's owner still works).
+        self._clashes: list[PluginLoadFailure] = []
         self._discovered = entry_point_group is None
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -170,8 +183,10 @@ class Registry(Generic[T]):
 
     @property
     def failures(self) -> list[PluginLoadFailure]:
-        """Plugins that failed to load so far, in the order they failed."""
-        return list(self._failures.values())
+        """Plugins that failed to load so far: entry points refused for a name already taken
+        (``clash``, found when entry points are discovered), then the others in the order they
+        failed."""
+        return [*self._clashes, *self._failures.values()]
 
     def load_all(self) -> list[PluginLoadFailure]:
         """Import every discovered plugin now; returns the failures (also kept in ``failures``)."""
@@ -214,13 +229,31 @@ class Registry(Generic[T]):
             return
         self._discovered = True
         for ep in metadata.entry_points(group=self.entry_point_group or ""):
-            dist = _distribution_name(ep)
-            if ep.name in self._entries or ep.name in self._pending or ep.name in self._lazy:
-                owner = self._entries.get(ep.name)
-                where = owner.origin if owner else "another entry point"
-                self._fail(ep.name, dist, f"the name is already registered by {where}")
+            owner = self._owner(ep.name)
+            if owner is not None:
+                clash = PluginLoadFailure(
+                    ep.name, _distribution_name(ep),
+                    f"the name {ep.name!r} is already registered by {owner}", True, ep.value,
+                )
+                self._clashes.append(clash)
+                log.warning("%s", clash.describe(self.kind))
                 continue
             self._pending[ep.name] = ep
+
+    def _owner(self, name: str) -> str | None:
+        """Who holds ``name`` already, in words ("the built-in longseq.plugins.text (longseq)",
+        "the entry point m:C of distribution 'd'"); None when it is free."""
+        entry = self._entries.get(name)
+        if entry is not None:
+            builtin = "the built-in " if entry.distribution == "longseq" else ""
+            return f"{builtin}{entry.origin} ({entry.distribution or 'unknown distribution'})"
+        if name in self._lazy:
+            return f"the built-in {self._lazy[name]} (longseq)"
+        other = self._pending.get(name)
+        if other is not None:
+            dist = _distribution_name(other)
+            return f"the entry point {other.value} of distribution {dist or 'unknown'!r}"
+        return None
 
     def _load(self, name: str) -> None:
         ep = self._pending.pop(name)
@@ -359,6 +392,38 @@ def modality_config(options: Mapping[str, Any]) -> tuple[type[Modality], Any]:
     if callable(check):
         check()
     return cls, config
+
+
+def modality_source(name: str) -> dict[str, str]:
+    """Where the modality ``name`` comes from, for a run to record (see :func:`missing_modality`):
+    ``name``, ``distribution`` and its installed ``version`` (empty when unknown) and ``origin``
+    (the module or entry point).
+
+    Raises:
+        UnknownNameError: ``name`` is not registered or does not load.
+    """
+    entry = MODALITIES.entry(name)
+    distribution = entry.distribution or ""
+    try:
+        version = metadata.version(distribution) if distribution else ""
+    except metadata.PackageNotFoundError:
+        version = ""
+    return {"name": name, "distribution": distribution, "version": version, "origin": entry.origin}
+
+
+def missing_modality(name: str, source: Mapping[str, Any] | None) -> str | None:
+    """One line saying which package to install when the modality ``name`` a run was trained
+    with is not installed here (``source``: what :func:`modality_source` recorded then); None
+    when it is installed, or when nothing was recorded about it."""
+    if name in MODALITIES or not isinstance(source, Mapping) or not source.get("distribution"):
+        return None
+    distribution, version = str(source["distribution"]), str(source.get("version") or "")
+    pinned = f"{distribution}=={version}" if version else distribution
+    made_by = f"{distribution} {version}".strip()
+    return (
+        f"modality {name!r} is not installed; this run was trained with it from {made_by}: "
+        f"install it with pip install '{pinned}'"
+    )
 
 
 def build_modality(options: Mapping[str, Any]) -> Modality:

@@ -162,3 +162,41 @@ def test_load_all_imports_every_plugin_and_returns_failures(plugin_dist: tuple[s
     failures = registry.load_all()
     assert [f.name for f in failures] == ["broken"]
     assert registry.names() == ["builtin_clash", "good"]
+
+
+def _dist(root: Path, name: str, group: str, entry_points: str) -> None:
+    dist_info = root / f"{name.replace('-', '_')}-0.1.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (dist_info / "entry_points.txt").write_text(f"[{group}]\n{entry_points}\n")
+
+
+def test_a_clash_names_the_entry_that_keeps_the_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = f"longseq_test_{uuid.uuid4().hex[:8]}.modalities"
+    _dist(tmp_path / "a", "dist-a", group, "dup = a_mod:A\nlazy_one = a_mod:L\nmine = a_mod:M")
+    _dist(tmp_path / "b", "dist-b", group, "dup = b_mod:B")
+    monkeypatch.syspath_prepend(str(tmp_path / "a"))
+    monkeypatch.syspath_prepend(str(tmp_path / "b"))  # searched first: dist-b's dup wins
+    registry: Registry[object] = Registry("modality", entry_point_group=group)
+    registry.register_lazy("lazy_one", "some_builtin_module")
+    registry.register("mine")(_registry_with)
+
+    assert registry.names() == ["dup", "lazy_one", "mine"]
+    clashes = {f.name: f for f in registry.failures if f.clash}
+    assert {name: f.error for name, f in clashes.items()} == {
+        "dup": "the name 'dup' is already registered by the entry point b_mod:B of "
+        "distribution 'dist-b'",
+        "lazy_one": "the name 'lazy_one' is already registered by the built-in "
+        "some_builtin_module (longseq)",
+        "mine": f"the name 'mine' is already registered by {__name__} (unknown distribution)",
+    }
+    assert clashes["lazy_one"].describe("modality") == (
+        "modality plugin 'lazy_one' from distribution 'dist-a' (a_mod:L) is ignored: the name "
+        "'lazy_one' is already registered by the built-in some_builtin_module (longseq)"
+    )
+    # A clash is no load failure of the name: looking up another name does not list it.
+    with pytest.raises(UnknownNameError, match=r"^unknown modality 'dupe'; did you mean 'dup'\? "
+                       r"valid: dup, lazy_one, mine$"):
+        registry.get("dupe")
