@@ -413,10 +413,15 @@ def modality_source(name: str) -> dict[str, str]:
 
 def missing_modality(name: str, source: Mapping[str, Any] | None) -> str | None:
     """One line saying which package to install when the modality ``name`` a run was trained
-    with is not installed here (``source``: what :func:`modality_source` recorded then); None
-    when it is installed, or when nothing was recorded about it."""
-    if name in MODALITIES or not isinstance(source, Mapping) or not source.get("distribution"):
+    with is not installed here (``source``: what :func:`modality_source` recorded then, None for
+    a run saved before the record); None when it is installed."""
+    if name in MODALITIES:
         return None
+    if not isinstance(source, Mapping) or not source.get("distribution"):
+        return (
+            f"modality {name!r} is not installed; install the package that provides it (the "
+            f"entry point {name!r} of group 'longseq.modalities'; this run does not record it)"
+        )
     distribution, version = str(source["distribution"]), str(source.get("version") or "")
     pinned = f"{distribution}=={version}" if version else distribution
     made_by = f"{distribution} {version}".strip()

@@ -200,3 +200,21 @@ def test_a_clash_names_the_entry_that_keeps_the_name(
     with pytest.raises(UnknownNameError, match=r"^unknown modality 'dupe'; did you mean 'dup'\? "
                        r"valid: dup, lazy_one, mine$"):
         registry.get("dupe")
+
+
+def test_a_missing_modality_names_the_package_the_run_recorded() -> None:
+    from longseq.plugins.registry import missing_modality, modality_source
+
+    source = modality_source("text")
+    assert source["distribution"] == "longseq"
+    assert source["origin"] == "longseq.plugins.text.modality"
+    assert missing_modality("text", source) is None  # installed
+    recorded = {"name": "dna2", "distribution": "longseq-dna2", "version": "1.2"}
+    assert missing_modality("dna2", recorded) == (
+        "modality 'dna2' is not installed; this run was trained with it from longseq-dna2 1.2: "
+        "install it with pip install 'longseq-dna2==1.2'"
+    )
+    assert missing_modality("dna2", None) == (
+        "modality 'dna2' is not installed; install the package that provides it (the entry point "
+        "'dna2' of group 'longseq.modalities'; this run does not record it)"
+    )
