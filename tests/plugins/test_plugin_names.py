@@ -40,7 +40,9 @@ def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str]
     root = tmp_path_factory.mktemp("plugin_names")
     dist_info = root / "site" / "longseq_clash-0.2.dist-info"
     dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: longseq-clash\nVersion: 0.2\n")
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: longseq-clash\nVersion: 0.2\n"
+    )
     (dist_info / "entry_points.txt").write_text(
         f"[longseq.modalities]\nints = {INTS}\ntext = {INTS}\n"
         "broken = longseq_no_such_module_xyz:Modality\n"
