@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 from omegaconf import OmegaConf
 
+from longseq.cli_threads import set_threads, threads_option
+
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
@@ -112,9 +114,11 @@ def main() -> None:
     default=None,
     help="Where the run is written; default runs/<experiment name>-<YYYYmmdd-HHMMSS>.",
 )
+@threads_option
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
-def train(run_dir: Path | None, overrides: tuple[str, ...]) -> None:
+def train(run_dir: Path | None, threads: int | None, overrides: tuple[str, ...]) -> None:
     """Train and test a model, then save it with its config and metrics."""
+    set_threads(threads)
     from longseq.plugins.modality import DataError
     from longseq.train import ConfigError
     from longseq.train import train as run_training
@@ -228,14 +232,16 @@ def _read_prompt(loaded: Loaded, prompt: str | None, prompt_file: Path | None) -
               help="Where the model runs (auto: CUDA when available).")
 @click.option("--cuda-graph", is_flag=True,
               help="Replay each decode step from a captured CUDA graph (needs CUDA; same tokens).")
+@threads_option
 def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_new_tokens: int,
              temperature: float, top_k: int, top_p: float, greedy: bool, seed: int | None,
-             output: Path | None, device: str, cuda_graph: bool) -> None:
+             output: Path | None, device: str, cuda_graph: bool, threads: int | None) -> None:
     """Continue a prompt with the model trained in RUN_DIR (prefill, then cached decoding)."""
     if (prompt is None) == (prompt_file is None):
         _fail("give exactly one of --prompt TEXT or --prompt-file PATH")
     import torch
 
+    set_threads(threads)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():

@@ -17,6 +17,8 @@ from typing import Any, NoReturn
 
 import click
 
+from longseq.cli_threads import set_threads, threads_option
+
 __all__ = ["bench_conv", "bench_generate", "bench_memory", "bench_train"]
 
 EXIT_USAGE = 2
@@ -48,8 +50,7 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True),
         click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default=None,
                      help="Activation dtype through autocast (default: float32 on CPU, bfloat16 on CUDA)."),
-        click.option("--threads", type=click.IntRange(min=1), default=None,
-                     help="torch CPU threads (default: torch's own choice)."),
+        threads_option,
         click.option("--repeats", default=3, show_default=True, type=click.IntRange(min=1),
                      help="Timed runs per point (median)."),
         click.option("--budget", default=120.0, show_default=True,
@@ -76,8 +77,7 @@ def _runtime(device: str, dtype: str | None, threads: int | None,
         _fail("--device cuda: no CUDA device is available here")
     if png_path is not None and importlib.util.find_spec("matplotlib") is None:
         _fail("--png needs matplotlib: pip install 'longseq[bench]' (or use --json only)")
-    if threads is not None:
-        torch.set_num_threads(threads)
+    set_threads(threads)
     return device, getattr(torch, dtype or ("bfloat16" if device == "cuda" else "float32"))
 
 
@@ -184,6 +184,12 @@ def bench_generate(prompt_lengths: str, new_tokens: int, d_model: int, n_layer: 
                                   seed=seed, progress=_progress)
     except ValueError as exc:
         _fail(str(exc))
+    from longseq.bench.timing import environment
+
+    env = environment(device)
+    # the ratios and the floor depend on the machine: name it beside the table
+    click.echo(f"machine: {env.get('gpu', env['cpu'])}, {env['torch_threads']} torch threads, "
+               f"1-min load {env.get('loadavg_1min', float('nan')):.2f}")
     _report(rows, COLUMNS, device, json_path, png_path, "prompt_len", "decode_tokens_per_s",
             "prompt length (tokens)", f"decoding after the prompt (d_model {d_model}, {n_layer} layers)")
 

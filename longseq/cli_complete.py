@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from longseq.cli_threads import set_threads, threads_option
+
 if TYPE_CHECKING:
     from longseq.plugins.code.config import CodeConfig
     from longseq.plugins.modality import Tokenizer
@@ -75,8 +77,11 @@ def _model_summary(loaded: Loaded) -> dict[str, Any]:
     }
 
 
-def _trained(label: str, loaded: Loaded, options: CodeConfig) -> TrainedFiles:
-    """The files ``loaded`` trained on, by content: its record, or recomputed for older runs."""
+def _trained(
+    label: str, loaded: Loaded, options: CodeConfig, required: bool = True
+) -> TrainedFiles | None:
+    """The files ``loaded`` trained on, by content: its record, or recomputed for older runs
+    (None when that fails and ``required`` is off)."""
     from longseq.plugins.modality import DataError
     from longseq.tasks.completion.holdout import TrainedFiles, recomputed_training_sha256
 
@@ -88,6 +93,8 @@ def _trained(label: str, loaded: Loaded, options: CodeConfig) -> TrainedFiles:
             warnings.simplefilter("ignore")
             digests = recomputed_training_sha256(loaded.config, options)
     except DataError as exc:
+        if not required:
+            return None
         _fail(f"{loaded.run_dir}: the run records no documents.json (saved before that record) "
               f"and its training files cannot be recomputed: {exc}; give --all-files to score "
               "every file")
@@ -97,7 +104,8 @@ def _trained(label: str, loaded: Loaded, options: CodeConfig) -> TrainedFiles:
 
 
 def _targets(
-    readings: list[list[RepoFile]], trained: list[TrainedFiles], repo: str, all_files: bool
+    readings: list[list[RepoFile]], trained: list[TrainedFiles | None], repo: str,
+    all_files: bool,
 ) -> list[RepoFile]:
     """Files every run reads, less those whose text any run trained on (unless ``all_files``),
     whatever path ``repo`` names them by."""
@@ -106,12 +114,50 @@ def _targets(
     common = set.intersection(*({f.name for f in files} for files in readings))
     chosen = [f for f in readings[0] if f.name in common]
     if not all_files:
-        chosen = held_out(chosen, trained)
+        chosen = held_out(chosen, [t for t in trained if t is not None])
     if not chosen:
         why = "no file is read by every run" if not common else (
             "every file is one a run trained on; give another --repo or --all-files")
         _fail(f"{repo}: nothing to complete: {why}")
     return chosen
+
+
+BASELINES = ("most-frequent", "previous-line", "ngram")
+
+
+def _baseline_names(value: str) -> list[str]:
+    if value.strip() in ("", "none"):
+        return []
+    names = [item.strip() for item in value.split(",")]
+    for name in names:
+        if name not in BASELINES:
+            _fail(f"--baselines {value!r}: unknown baseline {name!r}; valid: "
+                  f"{', '.join(BASELINES)} or none")
+    return names
+
+
+def _training_text(
+    loaded: Loaded, options: CodeConfig, reading: list[RepoFile], trained: TrainedFiles | None
+) -> list[RepoFile]:
+    """The files the run trained on, in its reading order: its data.path read again and kept
+    by identity, else the files of the repository read here that it trained on."""
+    from longseq.plugins.modality import DataError
+    from longseq.tasks.completion.context import read_repo
+    from longseq.tasks.completion.holdout import file_sha256
+    from longseq.tasks.lm.corpus import resolve_path
+
+    if trained is None:
+        return []
+    path = (loaded.config.get("data") or {}).get("path")
+    files = reading
+    if isinstance(path, str) and path:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                files = read_repo(resolve_path(path), options)
+        except DataError:
+            files = reading
+    return [f for f in files if file_sha256(f.text) in trained.sha256]
 
 
 @click.command()
@@ -129,31 +175,62 @@ def _targets(
 @click.option("--all-files", is_flag=True,
               help="Also cut files a run trained on (by default a file whose text any run "
               "trained on is never cut, whatever path --repo names it by).")
+@click.option("--skip-trivial", is_flag=True,
+              help="Never cut before a line without a letter or digit (a lone '}', ')', '*/').")
+@click.option("--min-identifiers", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Only cut before lines with at least this many identifiers.")
+@click.option("--baselines", "baseline_list", default=",".join(BASELINES), show_default=True,
+              help="Baselines scored on the same cuts, as columns of the table: most-frequent "
+              "(the training files' most frequent line), previous-line, ngram (Kneser-Ney on "
+              "the training files, first run's tokenizer); 'none' for none.")
+@click.option("--ngram-order", default=6, show_default=True, type=click.IntRange(min=1, max=32),
+              help="Order of the ngram baseline.")
+@click.option("--by-file", is_flag=True,
+              help="Also print exact match per file at the longest context every run scores.")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
+@threads_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write every metric and predicted line here.")
+              help="Write every metric, interval, per-cut record and per-file score here.")
 @click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Plot exact match and identifier accuracy vs context (needs matplotlib).")
 def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, samples: int, seed: int,
-             max_line_tokens: int, all_files: bool, device: str, json_path: Path | None,
-             png_path: Path | None) -> None:
+             max_line_tokens: int, all_files: bool, skip_trivial: bool, min_identifiers: int,
+             baseline_list: str, ngram_order: int, by_file: bool, device: str,
+             threads: int | None, json_path: Path | None, png_path: Path | None) -> None:
     """Next-line completion in a repository's files at several context lengths, for each run.
 
     Files are cut at sampled line starts; each run gets the repository stream before the cut
     (earlier files in its reading order, then the file up to the cut), truncated from the left
     to each context length, and greedily writes the next line. Reports exact match and
-    identifier accuracy per context length and run.
+    identifier accuracy with 95% bootstrap intervals per context length and run, beside
+    trivial baselines scored on the same cuts. Contexts longer than a run was trained on are
+    marked extrapolated (*), rows that give the runs different contexts (mixed).
     """
     lengths = _contexts(contexts)
+    baseline_names = _baseline_names(baseline_list)
     import torch
 
     from longseq.plugins.modality import DataError
+    from longseq.tasks.completion.baselines import MostFrequentLine, NgramLine, PreviousLine
     from longseq.tasks.completion.context import RepoStream, cut_points, read_repo
     from longseq.tasks.completion.decode import LineDecoder
-    from longseq.tasks.completion.evaluate import ContextResult, evaluate_contexts, true_identifiers
-    from longseq.tasks.completion.report import RunReport, format_table, write_json, write_png
+    from longseq.tasks.completion.evaluate import (
+        ContextResult,
+        Predictor,
+        evaluate_contexts,
+        true_identifiers,
+    )
+    from longseq.tasks.completion.report import (
+        RunReport,
+        format_by_file,
+        format_table,
+        write_json,
+        write_png,
+    )
+    from longseq.tasks.completion.select import eligible_lines
     from longseq.tasks.lm.corpus import resolve_path
 
+    set_threads(threads)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
@@ -176,13 +253,19 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
     for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
         click.echo(f"warning: {message}", err=True)
     labels = _labels(run_dirs)
-    trained = [] if all_files else [
-        _trained(label, loaded, options)
+    trained = [
+        _trained(label, loaded, options, required=not all_files)
         for label, (loaded, options, _) in zip(labels, loaded_runs)]
     targets = _targets(readings, trained, repo, all_files)
-    cuts = cut_points(targets, samples, seed)
+
+    def eligible(f: RepoFile) -> list[bool]:
+        return eligible_lines(f, skip_trivial=skip_trivial, min_identifiers=min_identifiers)
+
+    cuts = cut_points(targets, samples, seed, eligible)
     if not cuts:
-        _fail(f"{repo}: the files to complete have no non-blank line")
+        what = "no non-blank line" if not (skip_trivial or min_identifiers) else (
+            "no line left by --skip-trivial / --min-identifiers")
+        _fail(f"{repo}: the files to complete have {what}")
     held = "all files" if all_files else "held-out files"
     click.echo(f"{len(cuts)} cut points in {len(targets)} {held} of {repo}", err=True)
     truth = true_identifiers(targets, cuts)
@@ -197,15 +280,52 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
         results = evaluate_contexts(
             stream, cuts, lengths, LineDecoder(loaded.model, tokenizer, max_line_tokens),
             max_positions=loaded.model.config.max_position_embeddings,
-            max_line_tokens=max_line_tokens, targets=truth, progress=show)
-        reports.append(RunReport(label, str(loaded.run_dir), _model_summary(loaded), results))
+            max_line_tokens=max_line_tokens, trained_seq_len=loaded.trained_seq_len,
+            targets=truth, progress=show)
+        summary = {**_model_summary(loaded), "trained_seq_len": loaded.trained_seq_len}
+        reports.append(RunReport(label, str(loaded.run_dir), summary, results))
+    first, options, tokenizer = loaded_runs[0]
+    training = _training_text(first, options, readings[0], trained[0]) if baseline_names else []
+    stream = RepoStream(readings[0], tokenizer, options.header)
+    for name in baseline_names:
+        predictor: Predictor
+        if name == "previous-line":
+            predictor = PreviousLine(readings[0])
+        elif not training:
+            click.echo(f"note: no {name} baseline: the training files of {labels[0]} are not "
+                       "known here", err=True)
+            continue
+        elif name == "most-frequent":
+            predictor = MostFrequentLine(training)
+        else:
+            try:
+                predictor = NgramLine(training, tokenizer, options.header, ngram_order,
+                                      max_line_tokens)
+            except ValueError as exc:
+                click.echo(f"note: no ngram baseline: {exc}", err=True)
+                continue
+        results = evaluate_contexts(stream, cuts, lengths, predictor,
+                                    max_line_tokens=max_line_tokens, targets=truth)
+        describe = {"baseline": name, "training_files": len(training)}
+        if name == "ngram":
+            describe["order"] = ngram_order
+        reports.append(RunReport(name, "", describe, results, kind="baseline"))
     click.echo(format_table(reports))
+    if by_file:
+        scored = [i for i in range(len(lengths))
+                  if all(not report.results[i].note for report in reports)]
+        if scored:
+            click.echo(format_by_file(reports, cuts, scored[-1]))
+        else:
+            click.echo("note: no per-file table: no context length applies to every run")
     try:
         if json_path is not None:
             settings = {"repo": repo, "files": [f.name for f in targets], "samples": samples,
                         "seed": seed, "max_line_tokens": max_line_tokens, "contexts": lengths,
-                        "device": device,
-                        "training_files": {label: t.source for label, t in zip(labels, trained)}}
+                        "device": device, "skip_trivial": skip_trivial,
+                        "min_identifiers": min_identifiers,
+                        "training_files": {label: t.source for label, t in zip(labels, trained)
+                                           if t is not None}}
             json_path.parent.mkdir(parents=True, exist_ok=True)
             write_json(reports, cuts, json_path, settings)
             click.echo(f"wrote {json_path}")

@@ -13,6 +13,8 @@ from typing import NoReturn
 
 import click
 
+from longseq.cli_threads import set_threads, threads_option
+
 __all__ = ["eval_command"]
 
 EXIT_USAGE = 2
@@ -55,12 +57,14 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
               "validation split, in the same unit as the model.")
 @click.option("--ngram-max-order", type=click.IntRange(min=1, max=32), default=12,
               show_default=True, help="Highest n-gram order --baseline ngram tries.")
+@threads_option
 def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: str,
                  batch_size: int | None, max_batches: int | None, json_path: Path | None,
                  curve_path: Path | None, png_path: Path | None, curve_buckets: int,
-                 baseline: str | None, ngram_max_order: int) -> None:
+                 baseline: str | None, ngram_max_order: int, threads: int | None) -> None:
     """Loss, perplexity and bits per token (per base, sample or byte) of the run in RUN_DIR on
     its held-out data, rebuilt from its config with its own tokenizer."""
+    set_threads(threads)
     if png_path is not None and curve_path is None:
         _fail("--png plots the context curve: give --context-curve PATH.csv as well")
     from longseq.evaluation import (

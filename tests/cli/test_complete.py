@@ -89,7 +89,10 @@ def test_complete_compares_two_runs(code_runs: tuple[Path, Path, Path], tmp_path
     # 2048 tokens do not fit the Transformer's 1024 learned positions.
     assert "n/a" in table[-1] and "max_position_embeddings=1024" in result.stdout
     report = json.loads(out_json.read_text())
-    assert [run["name"] for run in report["runs"]] == ["h3", "transformer"]
+    names = [run["name"] for run in report["runs"]]
+    assert names == ["h3", "transformer", "most-frequent", "previous-line", "ngram"]
+    assert [run["kind"] for run in report["runs"]] == ["run"] * 2 + ["baseline"] * 3
+    assert "most-frequent EM % (95% CI)" in table[0] and "ngram ident % (95% CI)" in table[0]
     # Five files, one held out for validation and one for test: only those two are cut.
     assert len(report["files"]) == 2 and len(report["cuts"]) == 3
     for run in report["runs"]:
@@ -97,6 +100,14 @@ def test_complete_compares_two_runs(code_runs: tuple[Path, Path, Path], tmp_path
         for r in run["results"][:2]:
             assert r["n"] == 3 and len(r["predictions"]) == 3
             assert 0.0 <= r["exact_match"] <= 1.0 and r["mean_context_tokens"] <= r["context"]
+            low, high = r["exact_match_ci"]
+            assert 0.0 <= low <= r["exact_match"] <= high <= 1.0
+            # One record per cut, and the per-file scores add up to the total.
+            assert [c["cut"] for c in r["per_cut"]] == [0, 1, 2]
+            assert [c["prediction"] for c in r["per_cut"]] == r["predictions"]
+            assert sum(f["n"] for f in r["by_file"].values()) == 3
+            right = sum(f["exact_match"] * f["n"] for f in r["by_file"].values())
+            assert right == pytest.approx(3 * r["exact_match"])
     assert report["runs"][0]["results"][2]["n"] == 3
     assert report["runs"][1]["results"][2]["note"]
     if importlib.util.find_spec("matplotlib") is not None:
@@ -151,6 +162,78 @@ def test_a_run_without_a_document_record_recomputes_its_split(
     assert report["training_files"] == {"old": "recomputed"}
 
 
+def test_contexts_beyond_the_training_length_are_marked_for_every_model(
+    code_runs: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, h3, transformer = code_runs
+    out = tmp_path / "extrapolated.json"
+    result = _complete(str(h3), str(transformer), "--contexts", "32,1000", "--samples", "3",
+                       "--max-line-tokens", "4", "--baselines", "none", "--json", str(out))
+    assert result.exit_code == 0, result.output + result.stderr
+    report = json.loads(out.read_text())
+    # Both were trained on windows of data.seq_len=64 tokens; the repository before a
+    # held-out file's lines is longer than that.
+    for run in report["runs"]:
+        assert run["model"]["trained_seq_len"] == 64
+        short, long = run["results"]
+        assert short["extrapolated"] == 0
+        over = sum(1 for c in long["per_cut"] if c["context_tokens"] > 64)
+        assert long["extrapolated"] == over > 0
+        assert f"{run['name']} at 1000: {over} of 3 cuts give more context than the 64 tokens" \
+            in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| 1000")]
+    assert rows and rows[0].count(" *") == 4  # EM and identifiers of both runs
+    # A run saved before the record: nothing marked, and a note says why.
+    old = tmp_path / "old"
+    shutil.copytree(h3, old)
+    spec = json.loads((old / "config.json").read_text())
+    spec.pop("training")
+    (old / "config.json").write_text(json.dumps(spec))
+    result = _complete(str(old), "--contexts", "1000", "--samples", "2", "--max-line-tokens", "2",
+                       "--baselines", "none", "--json", str(out))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert json.loads(out.read_text())["runs"][0]["results"][0]["extrapolated"] == 0
+    assert "old: the run records no training length" in result.stdout
+
+
+def test_cut_selection_skips_trivial_lines(code_runs: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    from longseq.tasks.completion.select import is_trivial
+
+    root = tmp_path / "braces"
+    root.mkdir()
+    (root / "a.py").write_text("def f(x):\n    return [\n        x,\n    ]\n\n\nprint(f(1))\n")
+    _, h3, _ = code_runs
+    out = tmp_path / "sel.json"
+    targets = []
+    for selection in (["--skip-trivial"], ["--min-identifiers", "1"]):
+        result = _complete(str(h3), "--repo", str(root), "--all-files", *selection,
+                           "--samples", "10", "--contexts", "16", "--max-line-tokens", "2",
+                           "--baselines", "previous-line", "--json", str(out))
+        assert result.exit_code == 0, result.output + result.stderr
+        targets.append([c["target"] for c in json.loads(out.read_text())["cuts"]])
+    assert targets[0] == ["def f(x):", "    return [", "        x,", "print(f(1))"]
+    assert not any(is_trivial(t) for t in targets[0])
+    # `return` is a keyword: that line holds no identifier.
+    assert targets[1] == ["def f(x):", "        x,", "print(f(1))"]
+    result = _complete(str(h3), "--repo", str(root), "--all-files", "--min-identifiers", "3",
+                       "--contexts", "16")
+    assert "no line left by --skip-trivial / --min-identifiers" in _error_line(result)
+
+
+def test_threads_option(code_runs: tuple[Path, Path, Path]) -> None:
+    _, h3, _ = code_runs
+    before = torch.get_num_threads()
+    try:
+        result = _complete(str(h3), "--threads", "1", "--contexts", "16", "--samples", "1",
+                           "--max-line-tokens", "2", "--baselines", "none")
+        assert result.exit_code == 0, result.output + result.stderr
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    bad = _complete(str(h3), "--threads", "0")
+    assert bad.exit_code == 2 and "'--threads': 0 is not in the range" in bad.stderr
+
+
 def test_complete_is_seeded(code_runs: tuple[Path, Path, Path], tmp_path: Path) -> None:
     repo, h3, _ = code_runs
     reports = []
@@ -173,6 +256,7 @@ def test_bad_inputs_are_one_error_line(code_runs: tuple[Path, Path, Path], tmp_p
     assert "no such run directory" in _error_line(_complete(str(tmp_path / "missing")))
     for bad in ("16,abc", "16,0"):
         assert "--contexts" in _error_line(_complete(str(h3), "--contexts", bad))
+    assert "unknown baseline 'mode'" in _error_line(_complete(str(h3), "--baselines", "mode"))
     empty = tmp_path / "docs"
     empty.mkdir()
     (empty / "notes.txt").write_text("no code here\n")

@@ -17,7 +17,7 @@ did. For the byte tokenizer forcing ``"\n"`` is the same as giving it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,29 +87,39 @@ def read_repo(path: str, config: CodeConfig) -> list[RepoFile]:
     return files
 
 
-def cut_points(files: Sequence[RepoFile], n: int, seed: int) -> list[CutPoint]:
-    """``n`` cut points (fewer if the files have fewer non-blank lines), drawn without
-    replacement and uniformly over every non-blank line of ``files``, so a long file gets
-    proportionally more cuts. The same files and ``seed`` give the same cuts, sorted by
-    (file, line)."""
+def cut_points(
+    files: Sequence[RepoFile],
+    n: int,
+    seed: int,
+    eligible: Callable[[RepoFile], list[bool]] | None = None,
+) -> list[CutPoint]:
+    """``n`` cut points (fewer if the files have fewer eligible lines), drawn without
+    replacement and uniformly over every eligible line of ``files``, so a long file gets
+    proportionally more cuts. Eligible: non-blank, and ``eligible(file)[line]`` when given
+    (see :mod:`longseq.tasks.completion.select`). The same files, ``seed`` and selection give
+    the same cuts, sorted by (file, line)."""
     if n < 1:
         raise ValueError(f"samples={n} must be >= 1")
     ordered = sorted(files, key=lambda f: f.name)
-    counts = [sum(1 for line in f.text.split("\n") if line.strip()) for f in ordered]
+    if eligible is None:
+        masks = [[bool(line.strip()) for line in f.text.split("\n")] for f in ordered]
+    else:
+        masks = [eligible(f) for f in ordered]
+    counts = [sum(mask) for mask in masks]
     total = sum(counts)
     if total == 0:
         return []
     chosen = np.sort(np.random.default_rng(seed).choice(total, size=min(n, total), replace=False))
     cuts: list[CutPoint] = []
     first = 0
-    for f, count in zip(ordered, counts):
+    for f, count, mask in zip(ordered, counts, masks):
         wanted = set((chosen[(chosen >= first) & (chosen < first + count)] - first).tolist())
         first += count
         if not wanted:
             continue
         k = offset = 0
         for i, line in enumerate(f.text.split("\n")):
-            if line.strip():
+            if mask[i] and line.strip():
                 if k in wanted:
                     cuts.append(CutPoint(f.name, i, offset, line.rstrip("\r")))
                 k += 1
@@ -144,6 +154,11 @@ class RepoStream:
         if not self.with_header:
             return ""
         return header(f.name, languages()[f.language].line_comment)
+
+    def document_ids(self, i: int) -> np.ndarray:
+        """Document ``i``'s ids (its header line and text) followed by eos, as the run's
+        training stream holds it."""
+        return self._ids(i)
 
     def _ids(self, i: int) -> np.ndarray:
         """Document ``i``'s ids followed by eos (encoded once)."""

@@ -18,6 +18,7 @@ import numpy as np
 from longseq.plugins.modality import DataError, Document
 from longseq.tasks.completion.context import CutPoint, Prompt, RepoFile, RepoStream, truncate_left
 from longseq.tasks.completion.metrics import exact_match, identifier_accuracy, line_identifiers
+from longseq.tasks.completion.stats import bootstrap_ci
 from longseq.tasks.lm.corpus import held_out_count, resolve_path, split_documents
 
 __all__ = [
@@ -51,6 +52,16 @@ class ContextResult:
         seconds: wall time of prefill and decoding over all cuts.
         note: why the context length does not apply to this run ("" when it does).
         predictions: the predicted line per cut, in cut order.
+        budget: the most context tokens a cut was given: ``context``, or less where the run's
+            learned positions leave less room (None when not applicable).
+        trained_seq_len: the longest sequence the run was trained on (None: not recorded).
+        extrapolated: cuts whose context is longer than ``trained_seq_len`` (positions the
+            run never trained on).
+        correct: per cut, whether the line was predicted exactly.
+        identifier_scores: per cut, :func:`identifier_accuracy` (None: no identifier).
+        context_tokens: per cut, the context tokens given.
+        exact_match_ci: 95% bootstrap interval of ``exact_match`` over the cuts, or None.
+        identifier_accuracy_ci: 95% bootstrap interval of ``identifier_accuracy``, or None.
     """
 
     context: int
@@ -62,6 +73,14 @@ class ContextResult:
     seconds: float = 0.0
     note: str = ""
     predictions: list[str] = field(default_factory=list)
+    budget: int | None = None
+    trained_seq_len: int | None = None
+    extrapolated: int = 0
+    correct: list[bool] = field(default_factory=list)
+    identifier_scores: list[float | None] = field(default_factory=list)
+    context_tokens: list[int] = field(default_factory=list)
+    exact_match_ci: tuple[float, float] | None = None
+    identifier_accuracy_ci: tuple[float, float] | None = None
 
 
 def same_path(a: str, b: str) -> bool:
@@ -137,6 +156,7 @@ def evaluate_contexts(
     *,
     max_positions: int = 0,
     max_line_tokens: int = 64,
+    trained_seq_len: int | None = None,
     targets: Sequence[Sequence[str]] | None = None,
     progress: Callable[[ContextResult], None] | None = None,
 ) -> list[ContextResult]:
@@ -150,6 +170,8 @@ def evaluate_contexts(
         max_positions: the run's ``max_position_embeddings`` (0: none); see
             :func:`context_budget`.
         max_line_tokens: the predictor's token cap per line.
+        trained_seq_len: the longest sequence the run was trained on; cuts given a longer
+            context are counted in :attr:`ContextResult.extrapolated` (None: not known).
         targets: :func:`true_identifiers` of ``cuts`` (computed here when None).
         progress: called with each finished result.
     """
@@ -159,7 +181,8 @@ def evaluate_contexts(
     results: list[ContextResult] = []
     for context in contexts:
         budget, note = context_budget(context, max_positions, max_line_tokens)
-        result = ContextResult(context=context, note=note)
+        result = ContextResult(context=context, note=note, trained_seq_len=trained_seq_len)
+        result.budget = budget
         if budget is not None and cuts:
             limit = max_positions - max_line_tokens if max_positions > 0 else 0
             _score(result, stream, cuts, targets, files, predict, budget, limit)
@@ -192,13 +215,21 @@ def _score(
         result.seconds += time.perf_counter() - start
         lengths.append(len(prompt.ids))
         result.predictions.append(line)
-        matches += exact_match(line, cut.target)
+        right = exact_match(line, cut.target)
+        matches += right
+        result.correct.append(right)
         f = files[cut.file]
         score = identifier_accuracy(line_identifiers(f.text[: cut.offset], line, f.language), target)
+        result.identifier_scores.append(score)
         if score is not None:
             scores.append(score)
+        if result.trained_seq_len is not None and len(prompt.ids) > result.trained_seq_len:
+            result.extrapolated += 1
+    result.context_tokens = lengths
     result.n = len(cuts)
     result.exact_match = matches / len(cuts)
     result.identifier_lines = len(scores)
     result.identifier_accuracy = float(np.mean(scores)) if scores else None
     result.mean_context_tokens = float(np.mean(lengths))
+    result.exact_match_ci = bootstrap_ci([float(c) for c in result.correct])
+    result.identifier_accuracy_ci = bootstrap_ci(scores)
