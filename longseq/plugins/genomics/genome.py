@@ -1,7 +1,8 @@
 """Random access into large genomes through pyfaidx, and training windows sampled across them.
 
 A multi-gigabase genome is never loaded whole: :class:`IndexedGenome` keeps a ``.fai`` index
-(offsets of each contig) and reads only the bases asked for. Uncompressed and BGZF-compressed
+(offsets of each contig; built in one vectorised pass, :mod:`~longseq.plugins.genomics.
+fasta_index`) and reads only the bases asked for. Uncompressed and BGZF-compressed
 FASTA are indexed in place (or in ``cache_dir`` when the file's directory is read-only); a
 plain-gzip FASTA cannot be seeked into, so it is decompressed once into ``cache_dir``.
 """
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from longseq.integrity import DamagedFileWarning
+from longseq.plugins.genomics.fasta_index import build_fasta_index
 from longseq.plugins.genomics.readers import is_gzip, one_line, sniff_format
 from longseq.plugins.genomics.sequence import reverse_complement
 from longseq.plugins.genomics.tokenizer import DNATokenizer
@@ -129,6 +131,7 @@ class IndexedGenome:
             index = Path(self._index_kwargs.get("indexname", f"{self._fasta_path}.fai"))
             for attempt in (1, 2):
                 had_index = index.is_file()
+                self._build_index(index)
                 try:
                     handle = pyfaidx.Fasta(str(self._fasta_path), as_raw=True, **self._index_kwargs)
                 except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat,
@@ -152,6 +155,20 @@ class IndexedGenome:
                 index.unlink(missing_ok=True)
             self._pid = os.getpid()
         return self._handle
+
+    def _build_index(self, index: Path) -> None:
+        """Write a missing or stale index with the vectorised builder; pyfaidx's builder is
+        left the files that builder does not take (and their error messages)."""
+        gzi = None
+        if _is_bgzf(self._fasta_path):
+            gzi = Path(self._index_kwargs.get("gzi_indexname", f"{self._fasta_path}.gzi"))
+        modified = self._fasta_path.stat().st_mtime
+        if all(p.is_file() and p.stat().st_mtime >= modified for p in (index, gzi) if p):
+            return
+        try:
+            build_fasta_index(self._fasta_path, index, gzi)
+        except OSError:
+            pass  # pyfaidx's builder tries again and reports what fails in one line
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
