@@ -11,8 +11,16 @@ around every timed region on CUDA. On CUDA the decode step is replayed from a CU
 unless ``cuda_graph=False``; activations in ``dtype`` through autocast (weights stay fp32).
 
 ``x_vs_transformer`` is the decode tokens/s over the Transformer's at the same P in the same run.
+
 A point is skipped (``note`` says why) when its predicted time exceeds ``time_budget_s``
 (Transformer prefill grows as P^2, decode as P; H3 prefill as P).
+
+The memory floor (:mod:`longseq.bench.floor`): ``step_MB`` is what one decode step reads (the
+weights, plus the KV cache up to the step's position for attention layers: averaged over the
+decoded positions), ``copy_GBps`` the bandwidth of a plain copy of that many bytes measured right
+after the point's timed runs, ``floor_ms`` = step_MB / copy_GBps and ``pct_of_floor`` =
+floor_ms / decode ms per step (100 %: the step costs no more than reading its data once). The
+inference cache is allocated in the compute dtype (a Transformer's KV cache in bf16 under bf16).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from typing import Any
 
 import torch
 
+from longseq.bench.floor import copy_bandwidth, step_bytes
 from longseq.bench.lm_models import BENCH_KINDS, bench_model, model_record
 from longseq.bench.throughput import Column, add_ratios, predicted_s
 from longseq.bench.timing import autocast, sync
@@ -43,6 +52,10 @@ COLUMNS: list[Column] = [
     ("decode ms/step", "decode_ms_per_step", ".3g"),
     ("decode tok/s", "decode_tokens_per_s", ".1f"),
     ("x vs Transformer", "x_vs_transformer", ".2f"),
+    ("MB/step", "step_MB", ".1f"),
+    ("copy GB/s", "copy_GBps", ".1f"),
+    ("floor ms", "floor_ms", ".3g"),
+    ("% of floor", "pct_of_floor", ".0f"),
     ("params (M)", "params_M", ".2f"),
     ("non-embedding (M)", "params_non_embedding_M", ".2f"),
     ("note", "note", ""),
@@ -55,11 +68,14 @@ def _one_generation(
     new_tokens: int,
     dtype: torch.dtype,
     cuda_graph: bool,
-) -> tuple[float, float]:
-    """(prefill seconds, decode seconds) of one greedy generation of ``new_tokens`` tokens."""
+) -> tuple[float, float, float]:
+    """(prefill seconds, decode seconds, bytes read per decode step, averaged over the steps) of
+    one greedy generation of ``new_tokens`` tokens."""
     device = prompt.device
     B, P = prompt.shape
-    cache = model.allocate_cache(B, P + new_tokens)
+    cache = model.allocate_cache(B, P + new_tokens, dtype=dtype)
+    # the steps run at positions P .. P + new_tokens - 1 and their bytes grow linearly with it
+    nbytes = (step_bytes(model, cache, P) + step_bytes(model, cache, P + new_tokens - 1)) / 2
     sync(device)
     start = time.perf_counter()
     with autocast(device, dtype, cache_enabled=False):
@@ -79,7 +95,7 @@ def _one_generation(
         for _ in range(new_tokens):
             token = step(token, cache).argmax(-1)
     sync(device)
-    return prefill, time.perf_counter() - start
+    return prefill, time.perf_counter() - start, nbytes
 
 
 def run_generate_bench(
@@ -125,6 +141,10 @@ def run_generate_bench(
                     "prefill_ms": None,
                     "decode_ms_per_step": None,
                     "decode_tokens_per_s": None,
+                    "step_MB": None,
+                    "copy_GBps": None,
+                    "floor_ms": None,
+                    "pct_of_floor": None,
                     "note": "",
                 }
                 p_pred = predicted_s(last_prefill, P, _PREFILL_GROWTH[kind])
@@ -144,10 +164,20 @@ def run_generate_bench(
                     decode_ms_per_step=1e3 * decode / new_tokens,
                     decode_tokens_per_s=batch * new_tokens / decode,
                 )
+                nbytes = runs[0][2]
+                bandwidth = copy_bandwidth(int(nbytes), device)
+                floor = nbytes / bandwidth
+                row.update(
+                    step_MB=nbytes / 1e6,
+                    copy_GBps=bandwidth / 1e9,
+                    floor_ms=1e3 * floor,
+                    pct_of_floor=100 * floor * new_tokens / decode,
+                )
                 rows.append(row)
                 if progress is not None:
                     progress(
-                        f"{kind} P={P}: prefill {1e3 * prefill:.0f} ms, {row['decode_tokens_per_s']:.1f} tok/s"
+                        f"{kind} P={P}: prefill {1e3 * prefill:.0f} ms, {row['decode_tokens_per_s']:.1f} tok/s, "
+                        f"{row['pct_of_floor']:.0f}% of floor"
                     )
             del model
     add_ratios(rows, "decode_tokens_per_s", "prompt_len", "transformer")

@@ -7,31 +7,64 @@ shapes allow it, so a decode step can later be captured in a CUDA graph.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import torch
+
+from longseq.kernels.ssm.decode import S4DDecodeParams, ShiftDecodeParams
+
+
+def _nbytes(t: torch.Tensor) -> int:
+    return t.numel() * t.element_size()
+
+
+@dataclass
+class H3DecodeParams:
+    """What an H3 decode step needs besides its state, computed once per generation (at
+    ``init_state``) from the layer's parameters: the q, k, v projections stacked into one
+    [3C, C] matrix and [3C] bias (one matrix-vector product instead of three), the shift and
+    diagonal SSMs' step parameters, and the shift step's work buffer [B, C, N-1]."""
+
+    in_weight: torch.Tensor
+    in_bias: torch.Tensor
+    shift: ShiftDecodeParams
+    diag: S4DDecodeParams
+    work: torch.Tensor
 
 
 @dataclass
 class H3State:
     """Shift-SSM window [B, C, N] (real) and diagonal-SSM state [B, head_dim^2, H, N/2] (complex),
-    plus the discretised parameters, computed once per generation."""
+    plus the discretised parameters and the decode step's, computed once per generation."""
 
     shift: torch.Tensor
     diag: torch.Tensor
     dA: torch.Tensor
     dB: torch.Tensor
     C: torch.Tensor
+    decode: H3DecodeParams
+
+    def bytes_read(self, position: int) -> int:
+        """Bytes of state a decode step reads (the same at every ``position``): the two SSM
+        states and the SSMs' step parameters (the stacked projection is counted with the
+        parameters it copies)."""
+        return _nbytes(self.shift) + _nbytes(self.diag) + self.decode.shift.nbytes() + self.decode.diag.nbytes()
 
 
 @dataclass
 class S4DState:
-    """Diagonal-SSM state [B, C, N/2] (complex) and the discretised parameters."""
+    """Diagonal-SSM state [B, C, N/2] (complex), the discretised parameters and the decode
+    step's, computed once per generation."""
 
     diag: torch.Tensor
     dA: torch.Tensor
     dB: torch.Tensor
     C: torch.Tensor
+    decode: S4DDecodeParams
+
+    def bytes_read(self, position: int) -> int:
+        """Bytes of state a decode step reads: the SSM state and its step parameters."""
+        return _nbytes(self.diag) + self.decode.nbytes()
 
 
 @dataclass
@@ -41,16 +74,29 @@ class AttentionState:
     k: torch.Tensor
     v: torch.Tensor
 
+    def bytes_read(self, position: int) -> int:
+        """Bytes a decode step at ``position`` reads: the keys and values of positions 0..position."""
+        per_position = 2 * self.k.shape[0] * self.k.shape[1] * self.k.shape[3] * self.k.element_size()
+        return per_position * (position + 1)
+
 
 @dataclass
 class HyenaState:
-    """Short-conv window [B, 3C, short-1], the long-conv input history [B, C, max_len] and the
-    implicit filter [C, max_len] evaluated once. A long filter has no compact state: a step
-    costs O(t C)."""
+    """Short-conv taps [B, 3C, short] (the last short-1 projected inputs, oldest first, then a
+    slot for the current one), the long-conv input history [B, C, max_len] and the implicit
+    filter evaluated once, time-reversed: ``filter_rev[:, max_len - 1 - l] = h[:, l]`` [C, max_len],
+    so the taps a step at position t needs are the contiguous tail ``filter_rev[:, -(t + 1):]``.
+    A long filter has no compact state: a step costs O(t C)."""
 
     window: torch.Tensor
     history: torch.Tensor
-    filter: torch.Tensor
+    filter_rev: torch.Tensor
+
+    def bytes_read(self, position: int) -> int:
+        """Bytes a decode step at ``position`` reads: the taps, and the history and filter up to it."""
+        t = position + 1
+        per_position = (self.history.shape[0] * self.history.element_size() + self.filter_rev.element_size())
+        return _nbytes(self.window) + per_position * self.history.shape[1] * t
 
 
 LayerState = H3State | S4DState | AttentionState | HyenaState

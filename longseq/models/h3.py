@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from longseq import kernels
-from longseq.models.cache import H3State
+from longseq.models.cache import H3DecodeParams, H3State
 from longseq.models.config import LongContextConfig, SSMConfig
 from longseq.models.segments import run_segments
 from longseq.models.ssm import DiagonalSSM, ShiftSSM
@@ -114,33 +115,47 @@ class H3(nn.Module):
             kv = self._outer(k_shift.to(ctype), v.to(ctype))
             state.diag.copy_(kernels.s4d_state(kv, state.dA, state.dB))
 
+    @torch.no_grad()
     def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> H3State:
         """A fresh (all-zero) state; SSM states are fp32/complex64 whatever ``dtype`` (fp64/complex128
-        for fp64 parameters)."""
+        for fp64 parameters). Also computes, once, everything the decode step needs that does not
+        depend on the token (:class:`~longseq.models.cache.H3DecodeParams`): the cache holds a
+        copy of the q, k, v projections, so it serves the weights it was allocated with."""
         dA, dB, C = self.diag.discrete()
+        ctype = self.shift.compute_dtype
         N = self.shift.B.shape[-1]
-        shift = torch.zeros(batch_size, self.d_model, N, dtype=self.shift.compute_dtype, device=device)
+        shift = torch.zeros(batch_size, self.d_model, N, dtype=ctype, device=device)
         diag = torch.zeros(batch_size, self.head_dim**2, self.n_heads, dA.shape[-1], dtype=dA.dtype, device=device)
-        return H3State(shift=shift, diag=diag, dA=dA.detach(), dB=dB.detach(), C=C.detach())
+        projections = (self.q_proj, self.k_proj, self.v_proj)
+        decode = H3DecodeParams(
+            in_weight=torch.cat([p.weight for p in projections]),
+            in_bias=torch.cat([p.bias for p in projections]),
+            shift=kernels.shift_decode_params(self.shift.B.to(ctype), self.shift.C.to(ctype), self.shift.D.to(ctype)),
+            diag=kernels.s4d_decode_params(dA, dB, C, self.diag.D),
+            work=torch.zeros(batch_size, self.d_model, N - 1, dtype=ctype, device=device),
+        )
+        return H3State(shift=shift, diag=diag, dA=dA, dB=dB, C=C, decode=decode)
 
     def step(self, u: torch.Tensor, state: H3State, offset: int | torch.Tensor) -> torch.Tensor:
         """One token: u [B, C] -> [B, C], advancing ``state`` in place (``offset`` is not needed:
-        the layer is time-invariant, so the step has static shapes for a CUDA graph)."""
-        q, k, v = self.q_proj(u), self.k_proj(u), self.v_proj(u)
+        the layer is time-invariant, so the step has static shapes for a CUDA graph).
+
+        The lean form of the step (one stacked q/k/v projection, the SSMs' token-independent
+        terms precomputed in ``state.decode``, states advanced in place:
+        :mod:`longseq.kernels.ssm.decode`); the same map as the convolution."""
+        p = state.decode
+        qkv = F.linear(u, p.in_weight, p.in_bias)
         with torch.autocast(device_type=u.device.type, enabled=False):
-            ctype = self.shift.compute_dtype  # fp64 stays fp64, else fp32
-            k_shift, shift = kernels.shift_step(
-                state.shift, k.to(ctype),
-                self.shift.B.to(ctype), self.shift.C.to(ctype), self.shift.D.to(ctype),
-            )
-            state.shift.copy_(shift)
-            kv = self._outer(k_shift, v.to(ctype))  # [B, d_h^2, H]
-            s, diag = kernels.s4d_step(state.diag, kv, state.dA, state.dB, state.C, self.diag.D.to(ctype))
-            state.diag.copy_(diag)
+            q, k, v = qkv.to(self.shift.compute_dtype).split(self.d_model, dim=-1)  # [B, C] each
+            k_shift = kernels.shift_decode_step(state.shift, k, p.shift, p.work)
             Bsz, dh, H = u.shape[0], self.head_dim, self.n_heads
-            s = s.reshape(Bsz, dh, dh, H).permute(0, 3, 1, 2)  # [B, H, i, j]
-            y = (q.to(ctype).reshape(Bsz, H, dh, 1) * s).sum(2).reshape(Bsz, self.d_model)
-        return self.output_linear(y.to(q.dtype))
+            if dh == 1:
+                y = q * kernels.s4d_decode_step(state.diag, (k_shift * v).unsqueeze(1), p.diag).squeeze(1)
+            else:
+                s = kernels.s4d_decode_step(state.diag, self._outer(k_shift, v), p.diag)  # [B, d_h^2, H]
+                s = s.reshape(Bsz, dh, dh, H).permute(0, 3, 1, 2)  # [B, H, i, j]
+                y = (q.reshape(Bsz, H, dh, 1) * s).sum(2).reshape(Bsz, self.d_model)
+        return self.output_linear(y.to(qkv.dtype))
 
     def ssm_parameters(self) -> list[nn.Parameter]:
         return self.shift.ssm_parameters() + self.diag.ssm_parameters()

@@ -93,16 +93,16 @@ class Hyena(nn.Module):
             with torch.no_grad():
                 state.history[..., :L] = g.to(state.history.dtype)
                 w = z[..., max(0, L - (self.short - 1)) :]
-                state.window[..., state.window.shape[-1] - w.shape[-1] :] = w.to(state.window.dtype)
+                taps = state.window[..., :-1]
+                taps[..., taps.shape[-1] - w.shape[-1] :] = w.to(state.window.dtype)
         return self.out_proj(y.transpose(1, 2))
 
+    @torch.no_grad()
     def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> HyenaState:
-        with torch.no_grad():
-            h = self.filter(max_len).to(dtype)
         return HyenaState(
-            window=torch.zeros(batch_size, 3 * self.d_model, self.short - 1, device=device, dtype=dtype),
+            window=torch.zeros(batch_size, 3 * self.d_model, self.short, device=device, dtype=dtype),
             history=torch.zeros(batch_size, self.d_model, max_len, device=device, dtype=dtype),
-            filter=h,
+            filter_rev=self.filter(max_len).to(dtype).flip(-1).contiguous(),
         )
 
     def step(self, u: torch.Tensor, state: HyenaState, offset: int | torch.Tensor) -> torch.Tensor:
@@ -111,22 +111,23 @@ class Hyena(nn.Module):
         ``offset`` as a 0-d device tensor gives the static-shape form a CUDA graph can capture
         (the long convolution then runs over the whole history, masked: O(max_len * C)).
         """
-        z = self.in_proj(u)  # [B, 3C]
-        taps = torch.cat([state.window, z.unsqueeze(-1).to(state.window.dtype)], dim=-1)  # [B, 3C, short]
-        bias = self.short_filter.bias
-        zc = (taps * self.short_filter.weight.squeeze(1)).sum(-1)
-        if bias is not None:
-            zc = zc + bias
-        state.window.copy_(taps[..., 1:])
+        window = state.window
+        window[..., -1] = self.in_proj(u)  # [B, 3C] into the current tap's slot
+        zc = torch.einsum("bcs,cs->bc", window, self.short_filter.weight.squeeze(1))
+        if self.short_filter.bias is not None:
+            zc = zc + self.short_filter.bias
+        for j in range(self.short - 1):  # oldest first, so no tap is overwritten before it is read
+            window[..., j].copy_(window[..., j + 1])
         x0, x1, v = zc.split(self.d_model, dim=1)
         g = x1 * v
+        history, max_len = state.history, state.history.shape[-1]
         if isinstance(offset, torch.Tensor):
-            state.history.index_copy_(2, offset.reshape(1), g.unsqueeze(-1).to(state.history.dtype))
-            lag = offset - torch.arange(state.history.shape[-1], device=u.device)  # t - s
-            taps_long = state.filter[:, lag.clamp(min=0)] * (lag >= 0)
-            conv = (state.history * taps_long).sum(-1) + self.bias * g
-            return self.out_proj(x0 * conv)
-        state.history[..., offset] = g
-        past = state.history[..., : offset + 1]
-        conv = (past * state.filter[:, : offset + 1].flip(-1)).sum(-1) + self.bias * g
-        return self.out_proj(x0 * conv)
+            history.index_copy_(2, offset.reshape(1), g.unsqueeze(-1).to(history.dtype))
+            # taps[s] = h[offset - s] = filter_rev[max_len - 1 - offset + s] for s <= offset, else 0
+            index = torch.arange(max_len, device=u.device) + (max_len - 1 - offset)
+            taps = state.filter_rev[:, index.clamp(max=max_len - 1)] * (index < max_len)
+            conv = torch.einsum("bcs,cs->bc", history, taps)
+        else:
+            history[..., offset] = g
+            conv = torch.einsum("bcs,cs->bc", history[..., : offset + 1], state.filter_rev[:, max_len - 1 - offset :])
+        return self.out_proj(x0 * conv.addcmul_(self.bias, g))

@@ -59,20 +59,19 @@ class S4D(nn.Module):
     def _output(self, y: torch.Tensor) -> torch.Tensor:
         return F.glu(self.output_linear(F.gelu(y)), dim=-1)
 
+    @torch.no_grad()
     def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> S4DState:
         dA, dB, C = self.ssm.discrete()
         diag = torch.zeros(batch_size, self.d_model, dA.shape[-1], dtype=dA.dtype, device=device)
-        return S4DState(diag=diag, dA=dA.detach(), dB=dB.detach(), C=C.detach())
+        decode = kernels.s4d_decode_params(dA, dB, C, self.ssm.D)
+        return S4DState(diag=diag, dA=dA, dB=dB, C=C, decode=decode)
 
     def step(self, u: torch.Tensor, state: S4DState, offset: int | torch.Tensor) -> torch.Tensor:
         """One token: u [B, C] -> [B, C], advancing ``state`` in place (``offset`` is not needed:
-        the layer is time-invariant, so the step has static shapes for a CUDA graph)."""
+        the layer is time-invariant, so the step has static shapes for a CUDA graph); the lean
+        step of :mod:`longseq.kernels.ssm.decode`."""
         with torch.autocast(device_type=u.device.type, enabled=False):
-            ctype = self.ssm.compute_dtype  # fp64 stays fp64, else fp32
-            y, diag = kernels.s4d_step(
-                state.diag, u.to(ctype), state.dA, state.dB, state.C, self.ssm.D.to(ctype)
-            )
-            state.diag.copy_(diag)
+            y = kernels.s4d_decode_step(state.diag, u.to(self.ssm.compute_dtype), state.decode)
         return self._output(y.to(u.dtype))
 
     def ssm_parameters(self) -> list[nn.Parameter]:

@@ -29,6 +29,30 @@ def test_generate_rows_ratios_and_counts() -> None:
     transformer = {r["prompt_len"]: r["decode_tokens_per_s"] for r in rows if r["kind"] == "transformer"}
     for r in rows:
         assert r["x_vs_transformer"] == pytest.approx(r["decode_tokens_per_s"] / transformer[r["prompt_len"]])
+        assert r["floor_ms"] == pytest.approx(r["step_MB"] / r["copy_GBps"])
+        assert r["pct_of_floor"] == pytest.approx(100 * r["floor_ms"] / r["decode_ms_per_step"])
+    # a Transformer step reads its KV cache too, so it grows with the prompt; an H3 step does not
+    step_mb = {(r["kind"], r["prompt_len"]): r["step_MB"] for r in rows}
+    assert step_mb["h3", 24] == step_mb["h3", 8]
+    assert step_mb["transformer", 24] > step_mb["transformer", 8]
+
+
+def test_step_bytes_counts_weights_once_and_the_kv_cache_read() -> None:
+    """Bytes a decode step reads, worked out by hand for a 2-layer d_model 32 Transformer (fp32):
+    the parameters without the position table, one row of it, and per layer keys and values of
+    positions 0..t. Catches: the position table counted in full, the KV cache counted up to
+    max_len instead of the step's position, the embedding counted twice (it is the output layer)."""
+    from longseq.bench.floor import step_bytes
+
+    model = bench_model("transformer", 32, 2, max_len=64)
+    cache = model.allocate_cache(1, 64)
+    assert model.pos_embedding is not None
+    weights = 4 * (sum(p.numel() for p in model.parameters()) - model.pos_embedding.weight.numel() + 32)
+    for t in (0, 9):
+        assert step_bytes(model, cache, t) == weights + 2 * 2 * 32 * 4 * (t + 1)
+    h3 = bench_model("h3", 32, 2, max_len=64)
+    h3_cache = h3.allocate_cache(1, 64)
+    assert step_bytes(h3, h3_cache, 0) == step_bytes(h3, h3_cache, 63)
 
 
 def test_train_rows_and_budget_skip() -> None:
@@ -81,6 +105,8 @@ def test_cli_generate_and_train_write_json(tmp_path: Path) -> None:
                                    "--json", str(out)])
         assert res.exit_code == 0, res.output
         assert "x vs Transformer" in res.output
+        if cmd == "generate":
+            assert "% of floor" in res.output and "machine: " in res.output
         data = json.loads(out.read_text())
         assert {r["kind"] for r in data["rows"]} == {"h3", "transformer"}
         assert data["environment"]["torch"] == torch.__version__

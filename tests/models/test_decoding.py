@@ -136,14 +136,17 @@ def test_cuda_graph_on_cpu_is_refused() -> None:
 def test_h3_decode_state_does_not_grow_with_the_context() -> None:
     """What a decode step of a pure H3 model reads and writes is the same for any context length
     (O(1) per token); an attention layer's KV cache grows with it."""
-    from dataclasses import fields
+    from dataclasses import fields, is_dataclass
+
+    def nbytes(obj: object) -> int:
+        """Bytes of every tensor in a state, its decode parameters included."""
+        if isinstance(obj, torch.Tensor):
+            return obj.numel() * obj.element_size()
+        assert is_dataclass(obj), type(obj)
+        return sum(nbytes(getattr(obj, f.name)) for f in fields(obj))
 
     def state_bytes(model: LanguageModel, max_len: int) -> int:
-        cache = model.allocate_cache(1, max_len)
-        return sum(
-            getattr(s, f.name).numel() * getattr(s, f.name).element_size()
-            for s in cache.states for f in fields(s)
-        )
+        return sum(nbytes(s) for s in model.allocate_cache(1, max_len).states)
 
     h3, hybrid = make_model("h3"), make_model("hybrid")
     assert state_bytes(h3, 16) == state_bytes(h3, 4096)
