@@ -12,7 +12,9 @@ from longseq.kernels.ssm.reference import (
     s4d_kernel_ref,
     s4d_state_ref,
     s4d_step_ref,
+    shift_kernel_conv,
     shift_kernel_ref,
+    shift_kernel_windows,
     shift_state_ref,
     shift_step_ref,
 )
@@ -107,6 +109,21 @@ def test_shift_kernel_equals_unrolled_recurrence(L: int) -> None:
     assert K.shape == (H, min(N, L))
     torch.testing.assert_close(fftconv_ref(u, K, D), y_rec, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(shift_state_ref(u, B), x_rec, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("taps", [1, 5, 8])
+def test_shift_kernel_conv_and_window_forms_agree(taps: int) -> None:
+    """The CPU form (conv1d) and the form other devices use (windows), values and gradients."""
+    B, C, _ = _shift_params(8)
+    B, C = B.clone().requires_grad_(), C.clone().requires_grad_()
+    w = torch.randn(H, taps, dtype=torch.float64)
+    grads = []
+    for form in (shift_kernel_conv, shift_kernel_windows):
+        K = form(B, C, taps)
+        assert K.shape == (H, taps)
+        grads.append((K, *torch.autograd.grad((K * w).sum(), (B, C))))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_shift_kernel_with_unit_B_is_C() -> None:

@@ -2,9 +2,9 @@
 
     y[..., h, t] = sum_{s=0}^{t} k[h, s] * u[..., h, t - s]  +  D[h] * u[..., h, t]
 
-Computed as irfft(rfft(u, 2L) * rfft(k, 2L))[:L]: padding to 2L turns the circular convolution
-into a linear (causal) one, for any L, odd included. The FFT runs in fp32 (autocast off) and the
-result is cast back to the input dtype (fp64 inputs are computed in fp64).
+Computed as irfft(rfft(u, n) * rfft(k, n))[:L] with n >= 2L (:func:`fft_size`): the padding
+turns the circular convolution into a linear (causal) one, for any L, odd included. The FFT runs
+in fp32 (autocast off) and the result is cast back to the input dtype (fp64 inputs in fp64).
 """
 
 from __future__ import annotations
@@ -13,9 +13,20 @@ import torch
 
 
 def fft_size(length: int) -> int:
-    """FFT length for a causal convolution of ``length`` samples: 2L (no power-of-two rounding,
-    pocketfft/cuFFT handle any size; an even size keeps rfft cheap)."""
-    return 2 * length
+    """FFT length for a causal convolution of ``length`` samples: the smallest even n >= 2L with
+    no prime factor above 5 (any n >= 2L - 1 gives the same linear convolution). pocketfft and
+    cuFFT take any size, but one with a large prime factor is slow: on CPU (one thread, forward
+    and backward) n = 16382 = 2 x 8191 takes 2.7x the time of 16384, and at L = 21 the
+    42 = 2 x 3 x 7 points take 1.5x the time of 48 (``scripts/fft_size_timing.py``)."""
+    n = max(2, 2 * length)
+    while True:
+        rest = n
+        for p in (2, 3, 5):
+            while rest % p == 0:
+                rest //= p
+        if rest == 1:
+            return n
+        n += 2
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:
