@@ -41,7 +41,8 @@ MODEL_CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 DOCUMENTS = "documents.json"
 TRAINING_KEY = "training"
-"""Key of ``config.json`` recording how the run was trained: ``{"seq_len": int}``."""
+"""Key of ``config.json`` recording how the run was trained: ``{"seq_len": int, "steps": int}``
+(the longest window trained on, the optimizer steps taken)."""
 FILES_KEY = "files"
 """Key of ``config.json`` that maps each file :func:`load` reads (relative path) to its sha256 and
 size (:func:`longseq.integrity.file_record`)."""

@@ -363,6 +363,7 @@ def train(
         model.save_pretrained(run_dir)
         seq_len = getattr(config.data, "seq_len", None)
         training: dict[str, Any] = {"seq_len": seq_len} if isinstance(seq_len, int) else {}
+        training["steps"] = int(trainer.global_step)  # to compare runs at equal compute
         if config.modality:
             # Which package read the data: a run whose plugin is missing names what to install.
             training["modality"] = modality_source(str(config.modality["name"]))

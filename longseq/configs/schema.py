@@ -81,7 +81,9 @@ class TrainerConfig:
     ``devices`` takes an int, a list of indices or ``"auto"``; ``val_check_interval`` takes a
     fraction of an epoch (float in (0, 1]), a number of training batches (int) or ``None``.
     ``strategy`` is a Lightning strategy name (``auto``, ``ddp``, ``fsdp`` on CUDA, ...) or
-    ``fsdp2`` (:data:`FSDP2`).
+    ``fsdp2`` (:data:`FSDP2`). ``max_time`` stops training after a wall-clock time, as
+    ``"DD:HH:MM:SS"`` or a number of seconds (Lightning's Timer): give two runs the same
+    ``max_time`` (and ``max_epochs=-1``) to compare them at equal training time.
     """
 
     max_epochs: int = 10
@@ -97,6 +99,7 @@ class TrainerConfig:
     check_val_every_n_epoch: int | None = 1
     enable_progress_bar: bool = True
     deterministic: bool = False
+    max_time: Any = None
 
     def validate(self) -> None:
         """Raise ValueError naming the ``trainer.<key>`` at fault."""
@@ -104,8 +107,12 @@ class TrainerConfig:
             raise ValueError(
                 f"trainer.max_epochs={self.max_epochs} must be >= 1, or -1 for no epoch limit"
             )
-        if self.max_epochs == -1 and self.max_steps == -1:
-            raise ValueError("trainer.max_epochs=-1 needs trainer.max_steps set to stop training")
+        if self.max_epochs == -1 and self.max_steps == -1 and self.max_time is None:
+            raise ValueError(
+                "trainer.max_epochs=-1 needs trainer.max_steps or trainer.max_time set to stop "
+                "training"
+            )
+        self._validate_max_time()
         if self.max_steps < -1 or self.max_steps == 0:
             raise ValueError(f"trainer.max_steps={self.max_steps} must be positive, or -1 for none")
         if self.num_nodes < 1:
@@ -142,9 +149,29 @@ class TrainerConfig:
                 "or a fraction of an epoch (float in (0, 1])"
             )
 
+    def _validate_max_time(self) -> None:
+        v = self.max_time
+        if v is None:
+            return
+        if isinstance(v, int) and not isinstance(v, bool):
+            ok = v > 0
+        else:
+            parts = str(v).split(":")
+            ok = isinstance(v, str) and len(parts) == 4 and all(p.isdigit() for p in parts)
+            ok = ok and any(int(p) for p in parts)
+        if not ok:
+            raise ValueError(
+                f"trainer.max_time={v!r} must be null, 'DD:HH:MM:SS' (e.g. '00:00:06:10') or a "
+                "positive number of seconds"
+            )
+
     def trainer_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``lightning.Trainer`` (every field keeps Lightning's name)."""
-        return asdict(self)
+        """Keyword arguments for ``lightning.Trainer`` (every field keeps Lightning's name;
+        ``max_time`` in seconds becomes ``{"seconds": n}``)."""
+        kwargs = asdict(self)
+        if isinstance(self.max_time, int) and not isinstance(self.max_time, bool):
+            kwargs["max_time"] = {"seconds": self.max_time}
+        return kwargs
 
 
 @dataclass

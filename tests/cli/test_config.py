@@ -133,6 +133,24 @@ def test_compose_errors_are_config_errors(override: str, expected: str) -> None:
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(("value", "seconds"), [("00:00:06:10", 370.0), ("605", 605.0)])
+def test_max_time_reaches_lightnings_timer(tmp_path: Path, value: str, seconds: float) -> None:
+    from lightning.pytorch.callbacks import Timer
+
+    from longseq.train import _build_trainer
+
+    config = to_train_config(compose([f"trainer.max_time={value}", "trainer.max_epochs=-1"]))
+    trainer = _build_trainer(config, tmp_path / "run", resumed=False)
+    timers = [cb for cb in trainer.callbacks if isinstance(cb, Timer)]
+    assert len(timers) == 1 and timers[0]._duration == seconds
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "00:00:00:00", "1:2"])
+def test_bad_max_time_is_one_line(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"trainer.max_time=.* must be null, 'DD:HH:MM:SS'"):
+        to_train_config(compose([f"trainer.max_time={value}"]))
+
+
 def test_compose_leaves_an_existing_hydra_initialization_alone(tmp_path: Path) -> None:
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra

@@ -63,6 +63,7 @@ def test_config_json_records_the_checksums_load_verifies(text_run: Path) -> None
         assert record == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     loaded = longseq.load(text_run)  # the intact run loads
     assert loaded.tokenizer is not None and loaded.trained_seq_len == 64
+    assert loaded.training["steps"] == 2
     assert loaded.documents is not None and loaded.documents["train"]
 
 
