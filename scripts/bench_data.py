@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,15 +110,45 @@ def _train(overrides: list[str], steps: int, work: Path, label: str) -> dict[str
     }
 
 
+Plan = tuple[str, list[str], Callable[[int], list[str]]]
+"""A run: its label, its overrides, and what to do before repeat ``r`` (returns more overrides)."""
+
+
+def _rounds(plans: list[Plan], repeats: int, steps: int, work: Path) -> list[dict[str, Any]]:
+    """Every plan ``repeats`` times, round-robin (a change in the machine's load reaches every
+    plan alike); per plan the median first-step and step times, the largest RSS values, and the
+    first repeat's losses."""
+    results: list[list[dict[str, Any]]] = [[] for _ in plans]
+    for r in range(repeats):
+        for i, (label, overrides, prepare) in enumerate(plans):
+            extra = prepare(r)
+            results[i].append(_train([*overrides, *extra], steps, work, f"{label} #{r}"))
+    merged = []
+    for (label, _, _), runs in zip(plans, results):
+        firsts = [run["first_step_s"] for run in runs]
+        merged.append({
+            "label": label,
+            "first_step_s": statistics.median(firsts),
+            "first_step_range": (min(firsts), max(firsts)),
+            "step_s": statistics.median(run["step_s"] for run in runs),
+            "steps": runs[0]["steps"],
+            **{key: max(run[key] for run in runs)
+               for key in ("rss_first_mb", "rss_last_mb", "peak_rss_mb")},
+            "loss": runs[0]["loss"],
+        })
+    return merged
+
+
 def _train_table(runs: list[dict[str, Any]], baseline: dict[str, Any]) -> list[str]:
     rows = [
-        "| run | first step (s) | vs baseline | median step (s) | RSS at step 1 (MB) "
-        "| RSS at last step (MB) | peak RSS (MB) |",
+        "| run | first step (s), median [min, max] | vs baseline | median step (s) "
+        "| RSS at step 1 (MB) | RSS at last step (MB) | peak RSS (MB) |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
+        low, high = run["first_step_range"]
         rows.append(
-            f"| {run['label']} | {run['first_step_s']:.1f} | "
+            f"| {run['label']} | {run['first_step_s']:.1f} [{low:.1f}, {high:.1f}] | "
             f"{run['first_step_s'] / baseline['first_step_s']:.2f}x | {run['step_s']:.2f} | "
             f"{run['rss_first_mb']:.0f} | {run['rss_last_mb']:.0f} (step {run['steps']}) | "
             f"{run['peak_rss_mb']:.0f} |"
@@ -164,12 +195,19 @@ def _genome(args: argparse.Namespace, work: Path) -> list[str]:
     ]
     common = ["experiment=genomics/windows", f"data.path={fasta}"]
     name = f"{args.bases / 1e9:g} Gbp"
-    cold = _train(common, args.steps, work, f"{name}, no index yet")
-    warm = _train(common, args.steps, work, f"{name}, indexed")
-    workers = _train([*common, "data.num_workers=2"], args.steps, work,
-                     f"{name}, indexed, 2 workers")
-    baseline = _train(["experiment=genomics/windows", f"data.path={LAMBDA}"], args.steps, work,
-                      "lambda 48.5 kbp (baseline)")
+
+    def no_index(_: int) -> list[str]:
+        for suffix in (".fai", ".gzi"):
+            Path(f"{fasta}{suffix}").unlink(missing_ok=True)
+        return []
+
+    cold, warm, workers, baseline = _rounds([
+        (f"{name}, no index yet", common, no_index),
+        (f"{name}, indexed", common, lambda r: []),
+        (f"{name}, indexed, 2 workers", [*common, "data.num_workers=2"], lambda r: []),
+        ("lambda 48.5 kbp (baseline)", ["experiment=genomics/windows", f"data.path={LAMBDA}"],
+         lambda r: []),
+    ], args.repeats, args.steps, work)
     lines += _train_table([cold, warm, workers, baseline], baseline)
     lines += ["", _same_losses(warm, workers) + "; " + _same_losses(warm, cold) + "."]
     index_s = {}
@@ -215,15 +253,17 @@ def _code(args: argparse.Namespace, work: Path) -> list[str]:
         "",
     ]
     langs = f"modality.languages=[{args.languages}]" if args.languages else "modality.languages=[]"
-    common = ["experiment=code/stdlib", f"data.path={args.tree}", langs,
-              f"data.cache_dir={work / 'cache'}"]
-    cold = _train(common, args.steps, work, "tree, no cache yet")
-    warm = _train(common, args.steps, work, "tree, cache reused")
-    workers = _train([*common, "data.num_workers=2"], args.steps, work,
-                     "tree, cache reused, 2 workers")
-    email = ["experiment=code/stdlib", f"data.cache_dir={work / 'cache'}"]
-    _train(email, args.steps, work, "email, building its cache")
-    baseline = _train(email, args.steps, work, "email 0.5 MB, cache reused (baseline)")
+    common = ["experiment=code/stdlib", f"data.path={args.tree}", langs]
+    first_cache = f"data.cache_dir={work / 'tree-cache-0'}"
+    email = ["experiment=code/stdlib", f"data.cache_dir={work / 'email-cache'}"]
+    _train(email, 2, work, "email, building its cache")
+    cold, warm, workers, baseline = _rounds([
+        ("tree, no cache yet", common, lambda r: [f"data.cache_dir={work / f'tree-cache-{r}'}"]),
+        ("tree, cache reused", [*common, first_cache], lambda r: []),
+        ("tree, cache reused, 2 workers", [*common, first_cache, "data.num_workers=2"],
+         lambda r: []),
+        ("email 0.5 MB, cache reused (baseline)", email, lambda r: []),
+    ], args.repeats, args.steps, work)
     lines += _train_table([cold, warm, workers, baseline], baseline)
     lines += ["", _same_losses(warm, workers) + "; " + _same_losses(warm, cold) + "."]
     return lines
@@ -245,6 +285,7 @@ def main() -> None:
     code.add_argument("--languages", default="go", help="comma-separated; '' for all")
     for p in (genome, code):
         p.add_argument("--steps", type=int, default=16, help="training steps per run")
+        p.add_argument("--repeats", type=int, default=3, help="runs of each kind (round-robin)")
         p.add_argument("--tmp", default=None, help="parent of the temporary directory")
     args = parser.parse_args()
     if args.what == "code" and not Path(args.tree).is_dir():
