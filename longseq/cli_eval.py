@@ -51,6 +51,13 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
               help="Where the plot goes (default: the CSV's path with .png; needs matplotlib).")
 @click.option("--curve-buckets", type=click.IntRange(min=0), default=0, show_default=True,
               help="Plot the positions grouped into this many log-spaced bins (0: every one).")
+@click.option("--document-curve", "document_path",
+              type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the loss by distance from the document start here as CSV (each "
+              "held-out document read from its start, up to data.seq_len tokens; 95% bands "
+              "over documents), and a PNG beside it when matplotlib is installed.")
+@click.option("--max-documents", type=click.IntRange(min=1), default=None,
+              help="Read at most this many documents for --document-curve (default: all).")
 @click.option("--baseline", type=click.Choice(["ngram"]), default=None,
               help="Also score count-based n-gram models (interpolated Kneser-Ney) fitted on the "
               "run's training split with its tokenizer: the unigram and the order chosen on the "
@@ -61,7 +68,8 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: str,
                  batch_size: int | None, max_batches: int | None, json_path: Path | None,
                  curve_path: Path | None, png_path: Path | None, curve_buckets: int,
-                 baseline: str | None, ngram_max_order: int, threads: int | None) -> None:
+                 baseline: str | None, ngram_max_order: int, document_path: Path | None,
+                 max_documents: int | None, threads: int | None) -> None:
     """Loss, perplexity and bits per token (per base, sample or byte) of the run in RUN_DIR on
     its held-out data, rebuilt from its config with its own tokenizer."""
     set_threads(threads)
@@ -102,6 +110,9 @@ def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: 
         table += "\n" + "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
         extra["baseline"] = ngram.metrics(model_bits)
     click.echo(table)
+    if document_path is not None:
+        _document_curve(run_dir, overrides, split, device, batch_size, max_documents,
+                        curve_buckets, document_path)
     try:
         if json_path is not None:
             click.echo(f"wrote {write_json(result, json_path, extra)}")
@@ -117,5 +128,39 @@ def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: 
             return
         title = f"{result.run_dir.name} ({result.split}, {result.seq_len} tokens per window)"
         click.echo(f"wrote {write_curve_png(context_curve(result, curve_buckets), png, title)}")
+    except OSError as exc:
+        _fail(str(exc))
+
+
+def _document_curve(run_dir: Path, overrides: tuple[str, ...], split: str, device: str,
+                    batch_size: int | None, max_documents: int | None, buckets: int,
+                    path: Path) -> None:
+    """Write the loss by distance from the document start: CSV (every offset) and PNG."""
+    import importlib.util
+
+    from longseq.evaluation.document_curve import (
+        document_curve,
+        run_document_losses,
+        write_document_csv,
+        write_document_png,
+    )
+
+    try:
+        losses = run_document_losses(run_dir, overrides, split=split, device=device,
+                                     batch_size=batch_size, max_documents=max_documents)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED)
+    try:
+        written = write_document_csv(document_curve(losses), path)
+        click.echo(f"wrote {written} ({len(losses)} documents)")
+        if importlib.util.find_spec("matplotlib") is None:
+            click.echo(f"no {path.with_suffix('.png')}: the plot needs matplotlib "
+                       "(pip install 'longseq[bench]'); the CSV holds the curve", err=True)
+            return
+        title = f"{run_dir.name} ({split}, {len(losses)} documents)"
+        png = write_document_png(document_curve(losses, buckets), path.with_suffix(".png"), title)
+        click.echo(f"wrote {png}")
     except OSError as exc:
         _fail(str(exc))

@@ -11,6 +11,10 @@ plain torch loop under ``torch.inference_mode``, no Lightning trainer.
 into the mean loss at each position of the window: how much of the distant context the model
 uses; :func:`write_curve_csv` and :func:`write_curve_png` save it.
 
+:mod:`~longseq.evaluation.document_curve` reads every held-out document from its start instead
+(``longseq eval --document-curve``): the loss by distance from the document start, with 95%
+bands over documents, so position and file content are not mixed.
+
 :func:`run_baseline` (:mod:`~longseq.evaluation.ngram`) fits interpolated Kneser-Ney n-gram
 models on the run's training split and scores the same held-out targets in the same unit
 (``longseq eval --baseline ngram``); :func:`ngram_bits` is the counting on plain token streams.

@@ -191,6 +191,26 @@ def test_synthetic_run_gives_bits_per_token(recall_run: Path, tmp_path: Path) ->
     ]
 
 
+def test_document_curve_reads_each_document_from_its_start(text_run: Path, tmp_path: Path) -> None:
+    path = tmp_path / "documents.csv"
+    result = _eval(str(text_run), "--document-curve", str(path), "--max-documents", "5",
+                   "--curve-buckets", "4")
+    assert result.exit_code == 0, result.output
+    assert f"wrote {path} (5 documents)" in result.stdout
+    rows = list(csv.DictReader(path.open()))
+    assert int(rows[0]["offset"]) == 0 and int(rows[0]["documents"]) == 5
+    assert len(rows) <= SEQ_LEN and all(int(r["documents"]) >= 1 for r in rows)
+    for row in rows:
+        assert float(row["bits_low"]) <= float(row["bits"]) <= float(row["bits_high"])
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert path.with_suffix(".png").stat().st_size > 0
+
+
+def test_document_curve_needs_documents(recall_run: Path, tmp_path: Path) -> None:
+    line = error_line(_eval(str(recall_run), "--document-curve", str(tmp_path / "d.csv")))
+    assert "--document-curve needs a corpus of documents" in line
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
