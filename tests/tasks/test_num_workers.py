@@ -3,6 +3,7 @@ ones a single process reads (same seed, same epoch), random windows included."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from longseq.plugins.genomics import GenomicsConfig, GenomicsModality, write_fas
 from longseq.tasks.classification.config import ClassificationDataConfig
 from longseq.tasks.classification.data import ClassificationDataModule, Examples
 from longseq.tasks.lm.config import LMDataConfig
-from longseq.tasks.lm.datamodule import LMDataModule
+from longseq.tasks.lm.datamodule import LMDataModule, WindowDataset
 from longseq.tasks.lm.windows import prepare_windows
 from longseq.tasks.synthetic.config import SyntheticDataConfig
 from longseq.tasks.synthetic.datamodule import SyntheticDataModule
@@ -111,3 +112,20 @@ def test_negative_num_workers_names_the_key(config: type) -> None:
     options = {"path": "x"} if config is not SyntheticDataConfig else {}
     with pytest.raises(ValueError, match=r"data\.num_workers=-1 must be >= 0"):
         config(num_workers=-1, **options).validate()
+
+
+def test_memory_mapped_stream_is_pickled_by_reference(tmp_path: Path) -> None:
+    # what a worker started by spawn or forkserver receives: the file, not the tokens
+    tokens = np.random.default_rng(7).integers(0, 60_000, size=50_000).astype(np.uint16)
+    np.save(tmp_path / "stream.npy", tokens)
+    stream = np.load(tmp_path / "stream.npy", mmap_mode="r")
+    for view in (stream, stream[12_345:], stream[100:2_000]):
+        dataset = WindowDataset(view, seq_len=64, pad_id=0)
+        data = pickle.dumps(dataset)
+        assert len(data) < 2_000
+        copy = pickle.loads(data)
+        assert isinstance(copy.tokens, np.memmap) and np.array_equal(copy.tokens, view)
+        for i in (0, len(dataset) // 2, len(dataset) - 1):
+            assert all(torch.equal(a, b) for a, b in zip(dataset[i].values(), copy[i].values()))
+    in_memory = WindowDataset(np.asarray(tokens[:300]), seq_len=64, pad_id=0)
+    assert np.array_equal(pickle.loads(pickle.dumps(in_memory)).tokens, tokens[:300])

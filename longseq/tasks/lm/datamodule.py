@@ -13,8 +13,9 @@ With ``data.sampling=random_windows`` the examples are windows read by random ac
 from __future__ import annotations
 
 import math
+import mmap
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import lightning
 import numpy as np
@@ -57,6 +58,20 @@ class WindowDataset(Dataset[dict[str, torch.Tensor]]):
     def __len__(self) -> int:
         return max(0, math.ceil((len(self.tokens) - 1) / self.seq_len))
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Workers started by spawn or forkserver (Python 3.14's default on Linux) receive the
+        # dataset pickled: a memory-mapped stream goes as its file and offset, not its bytes.
+        state = self.__dict__.copy()
+        state["tokens"] = _mapped_reference(self.tokens) or self.tokens
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        tokens = state["tokens"]
+        if isinstance(tokens, tuple):
+            filename, offset, dtype, length = tokens
+            state["tokens"] = np.memmap(filename, np.dtype(dtype), "r", offset, (length,))
+        self.__dict__.update(state)
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         if not 0 <= index < len(self):
             raise IndexError(index)
@@ -68,6 +83,21 @@ class WindowDataset(Dataset[dict[str, torch.Tensor]]):
         input_ids[:n] = torch.from_numpy(chunk[:-1])
         targets[:n] = torch.from_numpy(chunk[1:])
         return {"input_ids": input_ids, "targets": targets, "metric_mask": targets != IGNORE_INDEX}
+
+
+def _mapped_reference(tokens: np.ndarray) -> tuple[str, int, str, int] | None:
+    """``(file, byte offset, dtype, length)`` of a 1-D contiguous slice of a read-only memory
+    map (``np.load(..., mmap_mode="r")``, a split of the token cache); None for anything else."""
+    mapping = getattr(tokens, "_mmap", None)
+    if not (
+        isinstance(tokens, np.memmap) and isinstance(mapping, mmap.mmap) and tokens.filename
+        and tokens.mode == "r" and tokens.ndim == 1 and len(tokens) and tokens.flags.c_contiguous
+    ):
+        return None
+    # numpy maps from the allocation-granularity boundary at or below the array's offset
+    start = tokens.offset - tokens.offset % mmap.ALLOCATIONGRANULARITY
+    first = start + tokens.ctypes.data - np.frombuffer(mapping, np.uint8).ctypes.data
+    return str(tokens.filename), int(first), tokens.dtype.str, len(tokens)
 
 
 class RandomWindowDataset(Dataset[dict[str, torch.Tensor]]):
