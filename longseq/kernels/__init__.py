@@ -17,7 +17,13 @@ from longseq.kernels.dispatch import choose_backend, fallback_allowed, launch_fa
 from longseq.kernels.fftconv import fftconv_h3_ref, fftconv_ref, triton_unsupported
 from longseq.kernels.fftconv.overlap_save import overlap_save_conv
 from longseq.kernels.ssm import reference as _ssm_ref
-from longseq.kernels.ssm.decode import s4d_decode_params, s4d_decode_step, shift_decode_params, shift_decode_step
+from longseq.kernels.ssm.decode import (
+    s4d_decode_params,
+    s4d_decode_step,
+    shift_decode_params,
+    shift_decode_step,
+    shift_ring,
+)
 from longseq.kernels.ssm.state_passing import state_passing_conv
 
 # The SSM ops have only their reference so far: the public op name is the reference itself.
@@ -81,6 +87,7 @@ __all__ = [
     "shift_decode_params",
     "shift_decode_step",
     "shift_kernel",
+    "shift_ring",
     "shift_state",
     "shift_step",
     "state_passing_conv",

@@ -22,20 +22,20 @@ def _nbytes(t: torch.Tensor) -> int:
 class H3DecodeParams:
     """What an H3 decode step needs besides its state, computed once per generation (at
     ``init_state``) from the layer's parameters: the q, k, v projections stacked into one
-    [3C, C] matrix and [3C] bias (one matrix-vector product instead of three), the shift and
-    diagonal SSMs' step parameters, and the shift step's work buffer [B, C, N-1]."""
+    [3C, C] matrix and [3C] bias (one matrix-vector product instead of three) and the shift and
+    diagonal SSMs' step parameters (:mod:`longseq.kernels.ssm.decode`)."""
 
     in_weight: torch.Tensor
     in_bias: torch.Tensor
     shift: ShiftDecodeParams
     diag: S4DDecodeParams
-    work: torch.Tensor
 
 
 @dataclass
 class H3State:
-    """Shift-SSM window [B, C, N] (real) and diagonal-SSM state [B, head_dim^2, H, N/2] (complex),
-    plus the discretised parameters and the decode step's, computed once per generation."""
+    """Shift-SSM state [B, C, N] (real: the last N inputs of its channels, input of position p
+    in slot p mod N) and diagonal-SSM state [B, head_dim^2, H, N/2] (complex), plus the
+    discretised parameters and the decode step's, computed once per generation."""
 
     shift: torch.Tensor
     diag: torch.Tensor

@@ -63,7 +63,7 @@ class H3(nn.Module):
         if state is not None:
             with torch.no_grad():
                 ctype = self.shift.compute_dtype
-                state.shift.copy_(kernels.shift_state(k_hist.to(ctype), self.shift.B.to(ctype)))
+                state.shift.copy_(kernels.shift_ring(k_hist.to(ctype), u.shape[1], self.shift.B.shape[-1]))
                 state.diag.copy_(state.dB * z)
         return self.output_linear(y)
 
@@ -111,7 +111,7 @@ class H3(nn.Module):
     def _prefill(self, k: torch.Tensor, k_shift: torch.Tensor, v: torch.Tensor, state: H3State) -> None:
         with torch.autocast(device_type=k.device.type, enabled=False):
             ctype = self.shift.compute_dtype  # fp64 stays fp64, else fp32
-            state.shift.copy_(kernels.shift_state(k.to(ctype), self.shift.B.to(ctype)))
+            state.shift.copy_(kernels.shift_ring(k.to(ctype), k.shape[-1], self.shift.B.shape[-1]))
             kv = self._outer(k_shift.to(ctype), v.to(ctype))
             state.diag.copy_(kernels.s4d_state(kv, state.dA, state.dB))
 
@@ -132,13 +132,13 @@ class H3(nn.Module):
             in_bias=torch.cat([p.bias for p in projections]),
             shift=kernels.shift_decode_params(self.shift.B.to(ctype), self.shift.C.to(ctype), self.shift.D.to(ctype)),
             diag=kernels.s4d_decode_params(dA, dB, C, self.diag.D),
-            work=torch.zeros(batch_size, self.d_model, N - 1, dtype=ctype, device=device),
         )
         return H3State(shift=shift, diag=diag, dA=dA, dB=dB, C=C, decode=decode)
 
     def step(self, u: torch.Tensor, state: H3State, offset: int | torch.Tensor) -> torch.Tensor:
-        """One token: u [B, C] -> [B, C], advancing ``state`` in place (``offset`` is not needed:
-        the layer is time-invariant, so the step has static shapes for a CUDA graph).
+        """One token at position ``offset``: u [B, C] -> [B, C], advancing ``state`` in place
+        (``offset`` picks the shift SSM's ring slot; as a 0-d device tensor it gives the
+        static-shape form a CUDA graph captures).
 
         The lean form of the step (one stacked q/k/v projection, the SSMs' token-independent
         terms precomputed in ``state.decode``, states advanced in place:
@@ -147,7 +147,7 @@ class H3(nn.Module):
         qkv = F.linear(u, p.in_weight, p.in_bias)
         with torch.autocast(device_type=u.device.type, enabled=False):
             q, k, v = qkv.to(self.shift.compute_dtype).split(self.d_model, dim=-1)  # [B, C] each
-            k_shift = kernels.shift_decode_step(state.shift, k, p.shift, p.work)
+            k_shift = kernels.shift_decode_step(state.shift, k, p.shift, offset)
             Bsz, dh, H = u.shape[0], self.head_dim, self.n_heads
             if dh == 1:
                 y = q * kernels.s4d_decode_step(state.diag, (k_shift * v).unsqueeze(1), p.diag).squeeze(1)

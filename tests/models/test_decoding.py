@@ -151,3 +151,31 @@ def test_h3_decode_state_does_not_grow_with_the_context() -> None:
     h3, hybrid = make_model("h3"), make_model("hybrid")
     assert state_bytes(h3, 16) == state_bytes(h3, 4096)
     assert state_bytes(hybrid, 4096) > state_bytes(hybrid, 16)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_decode_steps_advance_the_states_in_place(name: str) -> None:
+    """Every state tensor (the precomputed step parameters included) is the same storage before
+    and after a prefill and steps, and the step parameters are never written: a step makes no
+    new state tensor (what a CUDA graph replay relies on). Catches: a state replaced by a fresh
+    tensor instead of being updated, a step that writes into its parameters."""
+    from dataclasses import fields, is_dataclass
+
+    def tensors(obj: object) -> list[torch.Tensor]:
+        if isinstance(obj, torch.Tensor):
+            return [obj]
+        assert is_dataclass(obj), type(obj)
+        return [t for f in fields(obj) for t in tensors(getattr(obj, f.name))]
+
+    model = make_model(name)
+    ids = torch.randint(0, V, (2, 9), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        cache = model.allocate_cache(2, 9)
+        pointers = [t.data_ptr() for s in cache.states for t in tensors(s)]
+        params = [t for s in cache.states if hasattr(s, "decode") for t in tensors(s.decode)]
+        saved = [t.clone() for t in params]
+        model(ids[:, :4], cache=cache)
+        for t in range(4, 9):
+            model.step(ids[:, t], cache)
+    assert [t.data_ptr() for s in cache.states for t in tensors(s)] == pointers
+    assert all(torch.equal(t, old) for t, old in zip(params, saved))
