@@ -75,11 +75,13 @@ _show_warning_default = warnings.showwarning
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: Any = None, line: str | None = None) -> None:
-    """A damaged file longseq worked around (skipped or rebuilt) is one ``warning: ...`` line;
-    other warnings are shown as Python shows them."""
+    """A damaged file longseq worked around (skipped or rebuilt), or a bad data file a modality
+    skipped (``on_error: skip``), is one ``warning: ...`` line; other warnings are shown as
+    Python shows them."""
     from longseq.integrity import DamagedFileWarning
+    from longseq.plugins.modality_helpers import DataWarning
 
-    if issubclass(category, DamagedFileWarning):
+    if issubclass(category, (DamagedFileWarning, DataWarning)):
         click.echo(f"warning: {' '.join(str(message).split())}", err=True)
         return
     _show_warning_default(message, category, filename, lineno, file, line)
@@ -188,36 +190,23 @@ def _training_failed(exc: Exception, run_dir: Path, remove: bool) -> str:
     )
 
 
-# Modalities whose generated content is a file, and the extension of the default output path.
-_FILE_OUTPUTS = {"genomics": ".fa", "audio": ".wav"}
-
-
 def _read_prompt(loaded: Loaded, prompt: str | None, prompt_file: Path | None) -> Any:
-    """The prompt's content: the text given, or the file's (read by the modality for audio,
-    whitespace dropped for DNA)."""
-    modality = loaded.modality
-    name = modality.name if modality is not None else None
+    """The prompt's content, as the run's modality reads it (``parse_prompt`` / ``read_prompt``,
+    see :mod:`longseq.plugins.contract`); a synthetic run's is the text given or the file's."""
+    from longseq.plugins.contract import ModalityDefaults, prompt_from_file, prompt_from_text
+
+    modality = loaded.modality if loaded.modality is not None else ModalityDefaults()
     if prompt_file is None:
-        if name == "audio":
-            _fail("an audio run takes its prompt as a WAV file: use --prompt-file PATH")
-        return prompt
-    if modality is not None and name == "audio":
-        return next(iter(modality.read(str(prompt_file)))).content
-    try:
-        text = prompt_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"{prompt_file}: cannot read the prompt ({' '.join(str(exc).split())})")
-    if name == "genomics":
-        lines = [line for line in text.splitlines() if not line.startswith(">")]
-        return "".join("".join(lines).split())
-    return text
+        return prompt_from_text(modality, prompt or "")
+    return prompt_from_file(modality, prompt_file)
 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--prompt", default=None, help="Prompt text (synthetic runs: whitespace-separated ids).")
 @click.option("--prompt-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Read the prompt from this file instead (audio runs: a WAV file).")
+              help="Read the prompt from this file instead, as the run's modality reads prompts "
+              "(audio: a WAV file; genomics: FASTA headers and line breaks dropped).")
 @click.option("--max-new-tokens", default=64, show_default=True, type=click.IntRange(min=0),
               help="Tokens to generate after the prompt.")
 @click.option("--temperature", default=1.0, show_default=True, help="Softmax temperature (> 0).")
@@ -226,8 +215,9 @@ def _read_prompt(loaded: Loaded, prompt: str | None, prompt_file: Path | None) -
 @click.option("--greedy", is_flag=True, help="Always take the most likely token.")
 @click.option("--seed", default=None, type=int, help="Seed the sampler (same seed, same output).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the result here with the modality's writer (default for genomics and "
-              "audio: RUN_DIR/generated.fa / .wav; text and code print to stdout).")
+              help="Write the result here with the modality's writer (default: "
+              "RUN_DIR/generated<suffix> for a modality with an output suffix, e.g. .fa for "
+              "genomics and .wav for audio; the others print to stdout).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the model runs (auto: CUDA when available).")
 @click.option("--cuda-graph", is_flag=True,
@@ -251,6 +241,7 @@ def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_ne
 
     from longseq.models.generation import SamplingConfig
     from longseq.models.generation import generate as generate_ids
+    from longseq.plugins.contract import output_suffix
     from longseq.runs import decode_ids, encode_prompt, load
 
     try:
@@ -261,9 +252,9 @@ def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_ne
         out = generate_ids(loaded.model, torch.tensor([ids], dtype=torch.long), max_new_tokens,
                            sampling=sampling, seed=seed, eos_token_id=eos, cuda_graph=cuda_graph)
         content = decode_ids(loaded, [int(i) for i in out[0].tolist()])
-        name = loaded.modality.name if loaded.modality is not None else None
-        if output is None and name in _FILE_OUTPUTS:
-            output = run_dir / f"generated{_FILE_OUTPUTS[name]}"
+        suffix = output_suffix(loaded.modality) if loaded.modality is not None else None
+        if output is None and suffix is not None:
+            output = run_dir / f"generated{suffix}"
         if output is None:
             click.echo(content)
             return

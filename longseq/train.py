@@ -95,6 +95,7 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
     register_configs()
     overrides = _implied_overrides(list(overrides))
     _offer_plugin_modality(overrides)
+    _offer_plugin_presets(overrides)
     # Work beside a hydra app or notebook that initialized hydra already, and leave it as it was.
     previous = GlobalHydra.instance().hydra
     GlobalHydra.instance().clear()
@@ -146,21 +147,67 @@ def _implied_overrides(overrides: list[str]) -> list[str]:
 def _offer_plugin_modality(overrides: Sequence[str]) -> None:
     """Let ``modality=<name>`` pick a registered (e.g. entry-point) modality that ships no YAML
     in ``configs/modality/``: its config is made from the modality's ``config_class``."""
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        if key.lstrip("+") == "modality" and sep and value:
+            _offer_modality_config(value)
+
+
+def _offer_modality_config(name: str) -> None:
+    """A ``modality=<name>`` group option made from the registered modality's
+    ``config_class``, when longseq ships no ``configs/modality/<name>.yaml``."""
     from importlib import resources
+
+    shipped = resources.files(CONFIG_MODULE) / "modality" / f"{name}.yaml"
+    if shipped.is_file() or name not in MODALITIES:
+        return
+    register_modality_config(name, getattr(_modality_class(name), "config_class", object))
+
+
+def _modality_class(name: str) -> type:
+    try:
+        return MODALITIES.get(name)
+    except UnknownNameError as exc:
+        # An installed plugin that does not load: say so, not "unknown option".
+        raise ConfigError(f"modality={name}: {' '.join(str(exc).split())}") from None
+
+
+def _offer_plugin_presets(overrides: Sequence[str]) -> None:
+    """Let ``experiment=<modality>/<name>`` find the presets a modality's package ships (its
+    ``presets`` member, see :mod:`longseq.plugins.contract`) beside the ones in
+    ``configs/experiment/``; a shipped file of the same name takes precedence."""
+    from importlib import resources
+
+    from hydra.core.config_store import ConfigStore
+
+    from longseq.plugins.contract import preset_files
+    from longseq.plugins.modality import DataError
 
     for text in overrides:
         key, sep, value = text.partition("=")
-        if key.lstrip("+") != "modality" or not sep or not value:
+        modality, slash, preset = value.partition("/")
+        if key.lstrip("+") != "experiment" or not sep or not slash:
             continue
-        shipped = resources.files(CONFIG_MODULE) / "modality" / f"{value}.yaml"
-        if shipped.is_file() or value not in MODALITIES:
+        shipped = resources.files(CONFIG_MODULE) / "experiment" / modality
+        if (shipped / f"{preset}.yaml").is_file() or modality not in MODALITIES:
             continue
         try:
-            cls = MODALITIES.get(value)
-        except UnknownNameError as exc:
-            # An installed plugin that does not load: say so, not "unknown option".
-            raise ConfigError(f"modality={value}: {' '.join(str(exc).split())}") from None
-        register_modality_config(value, getattr(cls, "config_class", object))
+            presets = preset_files(_modality_class(modality))
+        except DataError as exc:
+            raise ConfigError(f"experiment={value}: {exc}") from None
+        _offer_modality_config(modality)
+        for name, file in presets.items():
+            if (shipped / f"{name}.yaml").is_file():
+                continue
+            try:
+                node = OmegaConf.create(file.read_text(encoding="utf-8"))
+            except (OmegaConfBaseException, OSError, ValueError) as exc:
+                reason = " ".join(str(exc).split())
+                raise ConfigError(f"preset {file} of modality {modality!r}: {reason}") from None
+            ConfigStore.instance().store(
+                group=f"experiment/{modality}", name=name, node=node, package="_global_",
+                provider=f"modality {modality}",
+            )
 
 
 def compose_run(

@@ -52,7 +52,6 @@ both)."""
 
 # Overrides may change what is read, never the model (which is the run's weights).
 _OVERRIDABLE = ("data.", "modality.")
-_UNITS = {"genomics": "base", "audio": "sample"}
 _LN2 = math.log(2.0)
 
 
@@ -67,7 +66,8 @@ class EvalResult:
         windows: examples (windows) evaluated; ``batches`` the batches they came in.
         tokens: labelled positions evaluated.
         loss: mean cross-entropy over them, nats per token.
-        unit: ``"base"``, ``"sample"`` or ``"byte"`` when one token is one of those, else None.
+        unit: what one token is (the modality's ``unit``: ``"base"``, ``"sample"``, ``"byte"``,
+            ...), else None.
         unit_tokens: labelled targets that are a unit (special tokens excluded); 0 without unit.
         position_loss: [L] float64, summed loss of the labelled targets at each position.
         position_count: [L] int64, labelled targets at each position (L: the window length).
@@ -144,14 +144,15 @@ def resolve_device(name: str) -> str:
 
 
 def unit_name(modality: Mapping[str, Any]) -> str | None:
-    """What one token is for a run with these modality options: ``"base"`` (genomics),
-    ``"sample"`` (audio), ``"byte"`` (text or code with ``tokenizer: byte``), else None."""
-    name = modality.get("name")
-    if name in _UNITS:
-        return _UNITS[str(name)]
-    if name in ("text", "code") and modality.get("tokenizer") == "byte":
-        return "byte"
-    return None
+    """What one token is for a run with these modality options, as the modality says (its
+    ``unit``: ``"base"`` for genomics, ``"sample"`` for audio, ``"byte"`` for text or code with
+    ``tokenizer: byte``, a plugin's own); None without options or unit (bits per token only)."""
+    if not modality:
+        return None
+    from longseq.plugins.contract import unit_of
+    from longseq.plugins.registry import build_modality
+
+    return unit_of(build_modality(modality))
 
 
 def token_losses(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,11 @@
 """The modality contract: what a plugin implements to turn a user's files into token streams and
 generated token ids back into files. Read this file to write a modality of your own; register it
 with ``@MODALITIES.register("name")`` or the ``longseq.modalities`` entry-point group.
+
+:class:`Modality` lists the members every modality has. The optional ones (prompt parsing and
+prompt files, the default output suffix, the unit of bits, a cache fingerprint, presets) and
+their defaults are in :mod:`longseq.plugins.contract`; helpers for finding files, the error
+policy, option checks and fixed vocabularies are in :mod:`longseq.plugins.modality_helpers`.
 """
 
 from __future__ import annotations
@@ -80,7 +85,9 @@ class Modality(Protocol):
     """A data modality: reader, tokenizer, writer.
 
     ``config_class`` is a dataclass of the modality's options (hydra group ``modality/``);
-    the registry constructs ``Modality(config_class(**options))``.
+    the registry constructs ``Modality(config_class(**options))``. The optional members
+    (``parse_prompt``, ``read_prompt``, ``output_suffix``, ``unit``, ``fingerprint``,
+    ``presets``) are described, with their defaults, in :mod:`longseq.plugins.contract`.
     """
 
     name: ClassVar[str]

@@ -1,5 +1,8 @@
 """A third-party modality package (tests/example_plugin, entry point ``ints``), installed into a
-temporary directory, is listed by `longseq plugins list` and trains through `longseq train`."""
+temporary directory, is listed by `longseq plugins list`, trains through `longseq train`, and gets
+every part of the modality contract through the CLI: its prompts parsed and its prompt files
+read, its own output file from `longseq generate`, its unit from `longseq eval`, its presets
+found by `experiment=ints/<name>`, and a new token cache when its version changes."""
 
 from __future__ import annotations
 
@@ -102,7 +105,8 @@ def test_installed_plugin_trains_a_few_steps(plugin_env: tuple[dict[str, str], P
         cwd=root,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads((run_dir / "tokenizer" / "ints.json").read_text()) == {"max_value": 9}
+    spec = json.loads((run_dir / "tokenizer" / "tokenizer.json").read_text())
+    assert (spec["type"], spec["max_value"], spec["tokens"][-2:]) == ("ints", 9, ["9", "<eos>"])
     assert json.loads((run_dir / "config.json").read_text())["model"]["vocab_size"] == 11
     assert "test accuracy:" in result.stdout
 
@@ -122,6 +126,91 @@ def test_installed_plugin_trains_a_few_steps(plugin_env: tuple[dict[str, str], P
     assert bad.stderr.strip().splitlines() == [
         (
             "error: unknown key 'modality.max_valu'; did you mean 'modality.max_value'? "
-            "valid keys in modality: max_value, name"
+            "valid keys in modality: max_value, name, on_error"
         )
     ]
+
+
+def _run(plugin_env: tuple[dict[str, str], Path]) -> Path:
+    """The run test_installed_plugin_trains_a_few_steps trained (module order: it ran first)."""
+    run_dir = plugin_env[1] / "run"
+    if not (run_dir / "model.safetensors").is_file():
+        pytest.skip("needs the run trained by test_installed_plugin_trains_a_few_steps")
+    return run_dir
+
+
+def test_generate_parses_the_prompt_and_writes_the_plugins_output_file(
+    plugin_env: tuple[dict[str, str], Path],
+) -> None:
+    env, root = plugin_env
+    run_dir = _run(plugin_env)
+    args = ("--max-new-tokens", "6", "--seed", "0", "--device", "cpu")
+    result = _longseq("generate", str(run_dir), "--prompt", "1 2 3", *args, env=env, cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = run_dir / "generated.ints"
+    assert result.stdout.strip().splitlines()[-1] == f"wrote {written}"
+    values = [int(v) for v in written.read_text().split()]
+    assert values[:3] == [1, 2, 3] and all(0 <= v <= 9 for v in values)
+
+    prompt = root / "prompt.txt"
+    prompt.write_text("4 5\n6\n")
+    out = root / "from_file.ints"
+    result = _longseq("generate", str(run_dir), "--prompt-file", str(prompt), "--output",
+                      str(out), *args, env=env, cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [int(v) for v in out.read_text().split()][:3] == [4, 5, 6]
+
+    bad = _longseq("generate", str(run_dir), "--prompt", "1 x", *args, env=env, cwd=root)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: prompt: 'x' is not an integer"
+    ]
+
+
+def test_eval_reports_bits_per_the_plugins_unit_and_reuses_the_token_cache(
+    plugin_env: tuple[dict[str, str], Path],
+) -> None:
+    env, root = plugin_env
+    run_dir = _run(plugin_env)
+    caches = sorted(p.name for p in (root / "cache").iterdir())
+    result = _longseq("eval", str(run_dir), "--device", "cpu", env=env, cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "bits per integer" in result.stdout
+    assert sorted(p.name for p in (root / "cache").iterdir()) == caches
+
+
+def test_a_new_plugin_version_builds_a_new_token_cache(
+    plugin_env: tuple[dict[str, str], Path],
+) -> None:
+    env, root = plugin_env
+    run_dir = _run(plugin_env)
+    # The same package at version 0.2.0: another site directory with the metadata changed.
+    site = Path(env["PYTHONPATH"].split(os.pathsep)[0])
+    newer = root / "site-0.2.0"
+    shutil.copytree(site, newer)
+    (old_info,) = newer.glob("longseq_ints-0.1.0.dist-info")
+    info = old_info.rename(newer / "longseq_ints-0.2.0.dist-info")
+    metadata = info / "METADATA"
+    metadata.write_text(metadata.read_text().replace("Version: 0.1.0", "Version: 0.2.0"))
+    env_newer = {**env, "PYTHONPATH": env["PYTHONPATH"].replace(str(site), str(newer), 1)}
+    before = {p.name for p in (root / "cache").iterdir()}
+    result = _longseq("eval", str(run_dir), "--device", "cpu", env=env_newer, cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    added = {p.name for p in (root / "cache").iterdir()} - before
+    assert len(added) == 1, added
+    assert "bits per integer" in result.stdout
+
+
+def test_presets_the_plugin_ships_are_found_by_experiment(
+    plugin_env: tuple[dict[str, str], Path],
+) -> None:
+    env, root = plugin_env
+    result = _longseq("config", "show", "experiment=ints/counting", env=env, cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shown = result.stdout
+    assert "name: ints-counting" in shown and "path: pkg://longseq_ints/data" in shown
+    assert "  name: ints\n  max_value: 9\n" in shown
+
+    typo = _longseq("config", "show", "experiment=ints/countin", env=env, cwd=root)
+    assert typo.returncode == 2
+    assert "did you mean 'ints/counting'?" in typo.stderr

@@ -12,6 +12,7 @@ import pytest
 
 from longseq.plugins import MODALITIES
 from longseq.plugins.modality import DataError, Modality, Tokenizer
+from longseq.plugins.modality_helpers import DataWarning
 from longseq.plugins.registry import build_modality, modality_config
 from longseq.plugins.text import BPETokenizer, ByteTokenizer, TextConfig, TextModality
 from longseq.plugins.text.tokenizers import load_text_tokenizer
@@ -112,7 +113,7 @@ def test_bad_jsonl_record_raises_or_is_skipped(tmp_path: Path) -> None:
     file.write_text('{"text": "ok"}\n{not json\n')
     with pytest.raises(DataError, match=r"c\.jsonl:2: invalid JSON"):
         _read(file)
-    with pytest.warns(UserWarning, match=r"c\.jsonl:2: invalid JSON.*skipped"):
+    with pytest.warns(DataWarning, match=r"skipped: .*c\.jsonl:2: invalid JSON"):
         assert [d.content for d in _read(file, on_error="skip")] == ["ok"]
 
 
@@ -125,7 +126,7 @@ def test_undecodable_file_raises_one_line_or_is_skipped(tmp_path: Path) -> None:
     message = str(info.value)
     assert message.startswith(f"{bad}: not valid utf-8 text (byte 3: 0xff)")
     assert "modality.on_error=skip" in message and "\n" not in message
-    with pytest.warns(UserWarning, match="bad.txt: not valid utf-8"):
+    with pytest.warns(DataWarning, match="skipped: .*bad.txt: not valid utf-8"):
         assert [d.content for d in _read(tmp_path, on_error="skip")] == ["fine"]
     assert [d.content for d in _read(bad, encoding="latin-1")] == ["ok ÿþ bytes"]
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from longseq.plugins.contract import cache_fingerprint
 from longseq.plugins.modality import DataError, Document
 from longseq.plugins.text import TextConfig, TextModality
 from longseq.tasks import IGNORE_INDEX
@@ -83,13 +84,16 @@ def test_cache_is_reused_and_invalidated_by_file_changes_and_options(tmp_path: P
     stamp = (first.directory / "meta.json").stat().st_mtime_ns
     second = prepare_corpus(TextModality(TextConfig()), TEXT, cfg)
     assert second.directory == first.directory
+    keyed = cache_fingerprint(TextModality(TextConfig()), TEXT)
+    assert first.directory.name == cache_key(cfg, keyed)
+    assert (keyed["package"], keyed["options"]) == ("longseq", TEXT)
     assert (second.directory / "meta.json").stat().st_mtime_ns == stamp
     assert cache_key(cfg, {**TEXT, "tokenizer": "bpe"}) != cache_key(cfg, TEXT)
     assert cache_key(_config(tmp_path, data, seed=5), TEXT) != cache_key(cfg, TEXT)
     changed = data / "doc03.txt"
     changed.write_text("rewritten, longer than before")
     os.utime(changed, ns=(stamp + 10**9, stamp + 10**9))
-    assert cache_key(cfg, TEXT) != first.directory.name
+    assert cache_key(cfg, keyed) != first.directory.name
 
 
 def test_bpe_corpus_is_fitted_on_training_documents_and_cached(tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from longseq.plugins.modality import DataError
+
+# The one error policy of every modality, re-exported where it used to live.
+from longseq.plugins.modality_helpers import ON_ERROR_MODES, DataWarning, ErrorPolicy
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -21,34 +23,6 @@ __all__ = [
 
 AUDIO_SUFFIXES: frozenset[str] = frozenset({".wav", ".flac", ".ogg"})
 """File suffixes read from directories."""
-
-ON_ERROR_MODES: tuple[str, ...] = ("raise", "skip")
-"""``raise``: stop at the first bad file; ``skip``: warn, count and go on."""
-
-
-class DataWarning(UserWarning):
-    """A bad audio file was skipped because ``on_error="skip"``."""
-
-
-class ErrorPolicy:
-    """Raise a :class:`DataError` or count it and warn, per ``on_error``.
-
-    Attributes:
-        skipped: the messages of the errors skipped so far, in order.
-    """
-
-    def __init__(self, on_error: str = "raise") -> None:
-        if on_error not in ON_ERROR_MODES:
-            raise ValueError(f"on_error={on_error!r} must be one of {', '.join(ON_ERROR_MODES)}")
-        self.on_error = on_error
-        self.skipped: list[str] = []
-
-    def handle(self, error: DataError) -> None:
-        """Raise ``error`` (``"raise"``), or record it and emit a :class:`DataWarning`."""
-        if self.on_error == "raise":
-            raise error
-        self.skipped.append(str(error))
-        warnings.warn(f"skipped: {error}", DataWarning, stacklevel=3)
 
 
 def _one_line(text: object) -> str:

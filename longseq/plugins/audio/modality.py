@@ -98,6 +98,8 @@ class AudioModality:
 
     name: ClassVar[str] = "audio"
     config_class: ClassVar[type] = AudioConfig
+    unit: ClassVar[str] = "sample"
+    output_suffix: ClassVar[str] = ".wav"
 
     def __init__(self, config: AudioConfig | None = None) -> None:
         self.config = config if config is not None else AudioConfig()
@@ -145,6 +147,18 @@ class AudioModality:
     def load_tokenizer(self, directory: Path) -> AudioTokenizer:
         """The tokenizer saved in ``directory``."""
         return AudioTokenizer.load(directory)
+
+    def parse_prompt(self, text: str) -> np.ndarray:
+        """Audio prompts are sound files: a ``--prompt`` string is refused.
+
+        Raises:
+            DataError: always, saying to give a WAV file.
+        """
+        raise DataError("an audio run takes its prompt as a WAV file: use --prompt-file PATH")
+
+    def read_prompt(self, path: Path) -> np.ndarray:
+        """The samples of the sound file ``path`` (its first clip with ``clip_seconds``)."""
+        return next(iter(self.read(str(path)))).content
 
     def write(self, content: np.ndarray, path: Path) -> Path:
         """Write generated float samples [n] as 16-bit WAV at ``sample_rate``."""

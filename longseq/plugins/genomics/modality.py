@@ -11,7 +11,13 @@ from typing import ClassVar
 
 from longseq.plugins.genomics.genome import GenomeWindows, IndexedGenome
 from longseq.plugins.genomics.labels import labelled_intervals
-from longseq.plugins.genomics.readers import FORMATS, SUFFIXES, ErrorPolicy, read_sequences
+from longseq.plugins.genomics.readers import (
+    FORMATS,
+    SUFFIXES,
+    ErrorPolicy,
+    one_line,
+    read_sequences,
+)
 from longseq.plugins.genomics.sequence import FASTA_WIDTHS, reverse_complement, write_fasta
 from longseq.plugins.genomics.tokenizer import DNATokenizer
 from longseq.plugins.modality import DataError, Document, label_from_path
@@ -116,6 +122,8 @@ class GenomicsModality:
 
     name: ClassVar[str] = "genomics"
     config_class: ClassVar[type] = GenomicsConfig
+    unit: ClassVar[str] = "base"
+    output_suffix: ClassVar[str] = ".fa"
 
     def __init__(self, config: GenomicsConfig | None = None) -> None:
         self.config = config if config is not None else GenomicsConfig()
@@ -217,6 +225,19 @@ class GenomicsModality:
     def load_tokenizer(self, directory: Path) -> DNATokenizer:
         """The tokenizer saved in ``directory``."""
         return DNATokenizer.load(directory)
+
+    def read_prompt(self, path: Path) -> str:
+        """The bases of a prompt file: FASTA header lines (``>``) and whitespace dropped.
+
+        Raises:
+            DataError: the file cannot be read as UTF-8 text.
+        """
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: cannot read the prompt ({one_line(exc)})") from None
+        lines = [line for line in text.splitlines() if not line.startswith(">")]
+        return "".join("".join(lines).split())
 
     def write(self, content: str | Sequence[str], path: Path) -> Path:
         """Write one generated sequence, or several, as FASTA (``<stem>_<i>`` headers)."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 import gzip
 import io
 import re
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from longseq.plugins.modality import DataError, Document
+
+# The one error policy of every modality, re-exported where it used to live.
+from longseq.plugins.modality_helpers import ON_ERROR_MODES, DataWarning, ErrorPolicy
 
 __all__ = [
     "FORMATS",
@@ -35,9 +37,6 @@ __all__ = [
 FORMATS: tuple[str, ...] = ("fasta", "fastq", "genbank")
 """Sequence formats read by :func:`read_sequences`."""
 
-ON_ERROR_MODES: tuple[str, ...] = ("raise", "skip")
-"""``raise``: stop at the first bad file or record; ``skip``: warn, count and go on."""
-
 SUFFIXES: dict[str, set[str]] = {
     "fasta": {".fa", ".fasta", ".fna", ".ffn", ".fas", ".seq", ".mfa"},
     "fastq": {".fq", ".fastq"},
@@ -46,34 +45,6 @@ SUFFIXES: dict[str, set[str]] = {
 _GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 4096
 _NOT_IUPAC = re.compile(r"[^ACGTURYSWKMBDHVNacgturyswkmbdhvn]")
-
-
-class DataWarning(UserWarning):
-    """A bad file or record was skipped because ``on_error="skip"``."""
-
-
-class ErrorPolicy:
-    """Raise a :class:`DataError` or count it and warn, per ``on_error``.
-
-    Args:
-        on_error: ``"raise"`` or ``"skip"``.
-
-    Attributes:
-        skipped: the messages of the errors skipped so far, in order.
-    """
-
-    def __init__(self, on_error: str = "raise") -> None:
-        if on_error not in ON_ERROR_MODES:
-            raise ValueError(f"on_error={on_error!r} must be one of {', '.join(ON_ERROR_MODES)}")
-        self.on_error = on_error
-        self.skipped: list[str] = []
-
-    def handle(self, error: DataError) -> None:
-        """Raise ``error`` (``"raise"``), or record it and emit a :class:`DataWarning`."""
-        if self.on_error == "raise":
-            raise error
-        self.skipped.append(str(error))
-        warnings.warn(f"skipped: {error}", DataWarning, stacklevel=3)
 
 
 def one_line(text: object) -> str:

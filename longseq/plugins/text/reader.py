@@ -1,8 +1,10 @@
 """Finding and reading text files: plain files, directories, globs and JSONL records.
 
 Problems a user would want to hear about once are :class:`DataError` with one line naming the
-file (and line); files skipped on purpose (empty, or undecodable with ``on_error=skip``) are
-reported with :func:`warnings.warn` and counted in the final error if nothing is left.
+file (and line); files skipped on purpose (empty, or undecodable with ``on_error=skip``, through
+the shared :class:`~longseq.plugins.modality_helpers.ErrorPolicy`) are reported with a
+:class:`~longseq.plugins.modality_helpers.DataWarning` and counted in the final error if nothing
+is left.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from __future__ import annotations
 import glob
 import json
 import warnings
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 from longseq.plugins.modality import DataError, Document, label_from_path
+from longseq.plugins.modality_helpers import DataWarning, ErrorPolicy
 from longseq.plugins.text.config import TextConfig
 
 __all__ = ["list_files", "read_documents"]
@@ -63,39 +65,36 @@ def read_documents(path: str, cfg: TextConfig) -> Iterator[Document]:
         DataError: a missing path, an undecodable file (``on_error=raise``), a bad JSONL record,
             or no document at all (the message counts what was skipped).
     """
-    skipped: Counter[str] = Counter()
+    policy = ErrorPolicy(cfg.on_error, hint="set modality.on_error=skip to skip it")
     count = 0
     for file in list_files(path, cfg):
-        for document in _read_file(file, cfg, skipped):
+        for document in _read_file(file, cfg, policy):
             count += 1
             yield document
     if count == 0:
-        why = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
+        why = policy.summary()
         detail = f" ({why})" if why else ""
         raise DataError(f"{path}: no documents to read{detail}")
 
 
-def _read_file(file: Path, cfg: TextConfig, skipped: Counter[str]) -> Iterator[Document]:
+def _read_file(file: Path, cfg: TextConfig, policy: ErrorPolicy) -> Iterator[Document]:
     try:
         raw = file.read_bytes()
     except OSError as exc:
         raise DataError(f"{file}: cannot read ({exc.strerror or exc})") from None
     if not raw.strip():
-        warnings.warn(f"{file}: empty file, skipped", stacklevel=2)
-        skipped["empty"] += 1
+        warnings.warn(f"{file}: empty file, skipped", DataWarning, stacklevel=2)
+        policy.reasons["empty"] += 1
         return
     try:
         text = raw.decode(cfg.encoding)
     except UnicodeDecodeError as exc:
         message = f"{file}: not valid {cfg.encoding} text (byte {exc.start}: {raw[exc.start]:#04x})"
-        if cfg.on_error == "raise":
-            raise DataError(message + "; set modality.on_error=skip to skip such files") from None
-        warnings.warn(message + ", skipped", stacklevel=2)
-        skipped["undecodable"] += 1
+        policy.handle(DataError(message), "undecodable")
         return
     label = label_from_path(file, cfg.label_by)
     if file.name.lower().endswith(".jsonl"):
-        yield from _jsonl_documents(file, text, cfg, skipped, label)
+        yield from _jsonl_documents(file, text, cfg, policy, label)
     elif cfg.separator is None:
         yield Document(str(file), text, label)
     else:
@@ -119,7 +118,7 @@ def _separated_documents(
 
 
 def _jsonl_documents(
-    file: Path, text: str, cfg: TextConfig, skipped: Counter[str], label: str | None
+    file: Path, text: str, cfg: TextConfig, policy: ErrorPolicy, label: str | None
 ) -> Iterator[Document]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -137,10 +136,7 @@ def _jsonl_documents(
                     yield Document(f"{file}:{lineno}", value, label)
                 continue
             problem = f"{file}:{lineno}: no string field {cfg.text_field!r} (modality.text_field)"
-        if cfg.on_error == "raise":
-            raise DataError(problem)
-        warnings.warn(problem + ", skipped", stacklevel=2)
-        skipped["bad records"] += 1
+        policy.handle(DataError(problem), "bad records")
 
 
 def _record_label(record: dict[str, object], field: str, where: str) -> str:

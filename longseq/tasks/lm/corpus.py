@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from longseq.integrity import DamagedFileWarning, file_problem, file_record, short_reason
+from longseq.plugins.contract import cache_fingerprint
 from longseq.plugins.modality import DataError, Document, Modality, Tokenizer
 from longseq.tasks.lm.config import LMDataConfig
 from longseq.tasks.lm.parts import cut_into_parts
@@ -115,7 +116,8 @@ def cache_key(
     cfg: LMDataConfig, modality_options: Mapping[str, Any], tokenizer: Tokenizer | None = None
 ) -> str:
     """Hash of the files (path, size, mtime) under ``cfg.path``/``val_path``/``test_path``, the
-    modality options, the split options and, when given, the ``tokenizer`` the streams are
+    modality options (:func:`prepare_corpus` passes the modality's whole fingerprint: options,
+    package, version), the split options and, when given, the ``tokenizer`` the streams are
     encoded with (see :func:`tokenizer_digest`); 20 hex digits."""
     digest = hashlib.sha256()
     for path in (cfg.path, cfg.val_path, cfg.test_path):
@@ -277,13 +279,14 @@ def prepare_corpus(
             to split; one line naming the path.
     """
     root = Path(cfg.cache_dir or default_cache_dir())
-    directory = root / cache_key(cfg, modality_options)
+    keyed = cache_fingerprint(modality, modality_options)
+    directory = root / cache_key(cfg, keyed)
     corpus = _checked_cache(modality, directory)
     if tokenizer is not None and not (
         corpus is not None
         and _directory_digest(directory / "tokenizer") == tokenizer_digest(tokenizer)
     ):
-        directory = root / cache_key(cfg, modality_options, tokenizer)
+        directory = root / cache_key(cfg, keyed, tokenizer)
         corpus = _checked_cache(modality, directory)
     if corpus is not None:
         return corpus

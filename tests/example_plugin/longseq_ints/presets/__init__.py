@@ -1,0 +1,1 @@
+"""Experiment presets of the ``ints`` modality: ``longseq train experiment=ints/<name>``."""
