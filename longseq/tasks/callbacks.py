@@ -39,7 +39,17 @@ class StepSeed(lightning.Callback):
         seed = self.step_seed(trainer.global_step)
         random.seed(seed)
         np.random.seed(seed)
-        torch.manual_seed(seed)  # seeds every CUDA device too
+        seed_torch(seed)
+
+
+def seed_torch(seed: int) -> None:
+    """``torch.manual_seed(seed)`` without its cost where CUDA has not started: the CPU
+    generator, plus every CUDA device's once CUDA is initialised (a run on a GPU initialises it
+    when the model moves there, before the first step). ``torch.manual_seed`` queues a lazy CUDA,
+    XPU and MTIA seeding with a formatted stack each call: 71 us against 1 us on this CPU."""
+    torch.default_generator.manual_seed(seed)
+    if torch.cuda.is_initialized():
+        torch.cuda.manual_seed_all(seed)
 
 
 class CheckpointDigest(lightning.Callback):

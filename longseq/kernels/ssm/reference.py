@@ -39,9 +39,16 @@ def s4d_discretize_ref(
         denom = 1.0 - dtA / 2
         return (1.0 + dtA / 2) / denom, log_dt.exp().unsqueeze(-1) * B / denom
     if disc == "zoh":
-        dA = torch.exp(dtA)
+        dA = complex_exp(dtA)
         return dA, (dA - 1.0) / A * B
     raise ValueError(f"unknown discretisation {disc!r}; valid: bilinear, zoh")
+
+
+def complex_exp(z: torch.Tensor) -> torch.Tensor:
+    """exp(z) for complex ``z`` in polar form, exp(Re z) (cos Im z + i sin Im z): the same
+    values and gradients as ``torch.exp``, whose complex CPU kernel is not vectorised (280 us
+    against 37 us for 10K complex64 values on one thread of this CPU)."""
+    return torch.polar(torch.exp(z.real), z.imag)
 
 
 def _chunk(length: int) -> int:
@@ -66,8 +73,8 @@ def s4d_kernel_ref(dA: torch.Tensor, W: torch.Tensor, L: int) -> torch.Tensor:
     log_dA = torch.log(dA)  # principal branch; exp(l * log dA) == dA^l for integer l
     r = torch.arange(T, device=dA.device, dtype=dA.real.dtype)
     j = torch.arange(J, device=dA.device, dtype=dA.real.dtype) * T
-    P = torch.exp(log_dA.unsqueeze(-1) * r)  # [H, M, T]
-    Q = W.unsqueeze(1) * torch.exp(j.unsqueeze(-1) * log_dA.unsqueeze(1))  # [H, J, M]
+    P = complex_exp(log_dA.unsqueeze(-1) * r)  # [H, M, T]
+    Q = W.unsqueeze(1) * complex_exp(j.unsqueeze(-1) * log_dA.unsqueeze(1))  # [H, J, M]
     lhs = torch.cat([Q.real, -Q.imag], dim=-1)  # [H, J, 2M]
     rhs = torch.cat([P.real, P.imag], dim=-2)  # [H, 2M, T]
     K = 2 * torch.bmm(lhs, rhs)  # [H, J, T]
@@ -119,15 +126,15 @@ def s4d_state_ref(
         lagged = torch.nn.functional.pad(uc.flip(-1), (0, A * T - n))  # lagged[s] = u[n-1-s]
         lagged = lagged.reshape(*uc.shape[:-1], A, T)  # [..., H, A, T]
         r = torch.arange(T, device=u.device, dtype=real)
-        P = torch.exp(log_dA.unsqueeze(-1) * r)  # [H, M, T]: dA^r
+        P = complex_exp(log_dA.unsqueeze(-1) * r)  # [H, M, T]: dA^r
         inner = torch.complex(
             torch.einsum("...hat,hmt->...ham", lagged, P.real),
             torch.einsum("...hat,hmt->...ham", lagged, P.imag),
         )  # [..., H, A, M]
         a = torch.arange(A, device=u.device, dtype=real) * T
-        outer = torch.exp(a.unsqueeze(-1) * log_dA.unsqueeze(1))  # [H, A, M]: dA^(aT)
+        outer = complex_exp(a.unsqueeze(-1) * log_dA.unsqueeze(1))  # [H, A, M]: dA^(aT)
         contrib = dB * (inner * outer).sum(-2)
-        x = contrib if x is None else x * torch.exp(log_dA * n) + contrib
+        x = contrib if x is None else x * complex_exp(log_dA * n) + contrib
     if x is None:
         shape = (*u.shape[:-1], dA.shape[-1])
         x = torch.zeros(shape, dtype=dA.dtype, device=u.device)
