@@ -96,4 +96,9 @@ class Block(nn.Module):
         return self.mixer.init_state(batch_size, max_len, device, dtype)
 
     def step(self, h: torch.Tensor, state: LayerState, offset: int | torch.Tensor) -> torch.Tensor:
-        return self._mlp(h + self.drop(self.mixer.step(self.norm1(h), state, offset)))
+        if self.training:  # dropout is the identity in eval mode: skip its module calls there
+            return self._mlp(h + self.drop(self.mixer.step(self.norm1(h), state, offset)))
+        h = h + self.mixer.step(self.norm1(h), state, offset)
+        if self.mlp is None:
+            return h
+        return h + self.mlp(self.norm2(h))

@@ -12,7 +12,7 @@ from longseq import kernels
 from longseq.models.cache import H3DecodeParams, H3State
 from longseq.models.config import LongContextConfig, SSMConfig
 from longseq.models.segments import run_segments
-from longseq.models.ssm import DiagonalSSM, ShiftSSM
+from longseq.models.ssm import DiagonalSSM, ShiftSSM, autocast_off
 
 
 class H3(nn.Module):
@@ -145,7 +145,7 @@ class H3(nn.Module):
         :mod:`longseq.kernels.ssm.decode`); the same map as the convolution."""
         p = state.decode
         qkv = F.linear(u, p.in_weight, p.in_bias)
-        with torch.autocast(device_type=u.device.type, enabled=False):
+        with autocast_off(u.device.type):
             q, k, v = qkv.to(self.shift.compute_dtype).split(self.d_model, dim=-1)  # [B, C] each
             k_shift = kernels.shift_decode_step(state.shift, k, p.shift, offset)
             Bsz, dh, H = u.shape[0], self.head_dim, self.n_heads

@@ -11,7 +11,7 @@ from longseq import kernels
 from longseq.models.cache import S4DState
 from longseq.models.config import LongContextConfig, SSMConfig
 from longseq.models.segments import run_segments
-from longseq.models.ssm import DiagonalSSM
+from longseq.models.ssm import DiagonalSSM, autocast_off
 
 
 class S4D(nn.Module):
@@ -70,7 +70,7 @@ class S4D(nn.Module):
         """One token: u [B, C] -> [B, C], advancing ``state`` in place (``offset`` is not needed:
         the layer is time-invariant, so the step has static shapes for a CUDA graph); the lean
         step of :mod:`longseq.kernels.ssm.decode`."""
-        with torch.autocast(device_type=u.device.type, enabled=False):
+        with autocast_off(u.device.type):
             y = kernels.s4d_decode_step(state.diag, u.to(self.ssm.compute_dtype), state.decode)
         return self._output(y.to(u.dtype))
 

@@ -6,6 +6,7 @@ run sequences themselves (the layers in h3.py / s4d.py do).
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -19,6 +20,15 @@ def compute_dtype(param: torch.Tensor) -> torch.dtype:
     """The real dtype SSM math runs in for parameters of ``param``'s dtype: fp64 stays fp64
     (complex128), every other float type (fp32, bf16, fp16) is computed in fp32 (complex64)."""
     return torch.float64 if param.dtype == torch.float64 else torch.float32
+
+
+def autocast_off(device_type: str) -> contextlib.AbstractContextManager[object]:
+    """``torch.autocast(device_type, enabled=False)``, or no context at all where autocast is not
+    on: a decode step leaves autocast for its SSM math in every layer for every token, and
+    entering the context costs more than the check."""
+    if torch.is_autocast_enabled(device_type):
+        return torch.autocast(device_type=device_type, enabled=False)
+    return contextlib.nullcontext()
 
 
 def _a_imag_init(measure: str, n_heads: int, n_modes: int, d_state: int) -> torch.Tensor:
