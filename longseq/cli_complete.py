@@ -223,6 +223,7 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
     from longseq.tasks.completion.report import (
         RunReport,
         format_by_file,
+        format_differences,
         format_table,
         write_json,
         write_png,
@@ -311,6 +312,10 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
             describe["order"] = ngram_order
         reports.append(RunReport(name, "", describe, results, kind="baseline"))
     click.echo(format_table(reports))
+    paired = format_differences(reports)
+    if paired:
+        click.echo(f"paired differences in exact match against {reports[0].name} (same cuts):")
+        click.echo(paired)
     if by_file:
         scored = [i for i in range(len(lengths))
                   if all(not report.results[i].note for report in reports)]

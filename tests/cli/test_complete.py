@@ -5,6 +5,7 @@ matplotlib is installed; bad inputs are one error line (exit 2)."""
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import shutil
 import subprocess
@@ -83,7 +84,8 @@ def test_complete_compares_two_runs(code_runs: tuple[Path, Path, Path], tmp_path
     result = _complete(str(h3), str(transformer), "--contexts", "16,64,2048", "--samples", "3",
                        "--max-line-tokens", "8", "--json", str(out_json), "--png", str(out_png))
     assert result.exit_code == 0, result.output + result.stderr
-    table = [line for line in result.stdout.splitlines() if line.startswith("|")]
+    table = list(itertools.takewhile(lambda line: line.startswith("|"),
+                                     result.stdout.splitlines()))
     assert "h3 EM %" in table[0] and "transformer ident %" in table[0]
     assert [row.split("|")[1].strip() for row in table[2:]] == ["16", "64", "2048"]
     # 2048 tokens do not fit the Transformer's 1024 learned positions.
@@ -110,6 +112,11 @@ def test_complete_compares_two_runs(code_runs: tuple[Path, Path, Path], tmp_path
             assert right == pytest.approx(3 * r["exact_match"])
     assert report["runs"][0]["results"][2]["n"] == 3
     assert report["runs"][1]["results"][2]["note"]
+    # Paired differences against h3 wherever both are scored (not the Transformer at 2048).
+    assert "paired differences in exact match against h3" in result.stdout
+    pairs = {(d["name"], d["context"]) for d in report["differences"]}
+    assert ("transformer", 64) in pairs and ("transformer", 2048) not in pairs
+    assert ("ngram", 2048) in pairs
     if importlib.util.find_spec("matplotlib") is not None:
         assert out_png.stat().st_size > 0
     else:

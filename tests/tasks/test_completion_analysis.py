@@ -16,7 +16,14 @@ from longseq.tasks.completion.baselines import (
 )
 from longseq.tasks.completion.context import CutPoint, Prompt, RepoFile, RepoStream, cut_points
 from longseq.tasks.completion.evaluate import ContextResult, evaluate_contexts
-from longseq.tasks.completion.report import RunReport, by_file, format_table, mixed_row
+from longseq.tasks.completion.report import (
+    RunReport,
+    by_file,
+    differences,
+    format_differences,
+    format_table,
+    mixed_row,
+)
 from longseq.tasks.completion.select import eligible_lines, is_trivial
 from longseq.tasks.completion.stats import bootstrap_ci
 
@@ -113,3 +120,17 @@ def test_scores_by_file_add_up() -> None:
     }
     with pytest.raises(ValueError, match="confidence level"):
         bootstrap_ci([1.0], level=1.5)
+
+
+def test_paired_differences_against_the_first_run() -> None:
+    first = RunReport("h3", "h3", results=[_result(64, [64] * 4, [True, False, False, True]),
+                                           _result(128, [64] * 4, [True] * 4)])
+    other = RunReport("tr", "tr", results=[_result(64, [64] * 4, [True, True, False, True]),
+                                           ContextResult(context=128, note="too long")])
+    rows = differences([first, other])
+    assert [(r["context"], r["name"], r["against"]) for r in rows] == [(64, "tr", "h3")]
+    assert rows[0]["difference"] == 0.25
+    low, high = rows[0]["ci"]
+    assert 0.0 <= low <= 0.25 <= high <= 1.0
+    table = format_differences([first, other])
+    assert "tr - h3 EM points (95% CI)" in table and "| 64 | +25.0 (" in table

@@ -25,9 +25,10 @@ import numpy as np
 
 from longseq.tasks.completion.context import CutPoint
 from longseq.tasks.completion.evaluate import ContextResult
+from longseq.tasks.completion.stats import bootstrap_ci
 
-__all__ = ["RunReport", "by_file", "format_by_file", "format_table", "mixed_row", "write_json",
-           "write_png"]
+__all__ = ["RunReport", "by_file", "differences", "format_by_file", "format_differences",
+           "format_table", "mixed_row", "write_json", "write_png"]
 
 @dataclass
 class RunReport:
@@ -113,6 +114,49 @@ def format_table(runs: Sequence[RunReport]) -> str:
     return "\n".join(lines + notes)
 
 
+def differences(runs: Sequence[RunReport]) -> list[dict[str, Any]]:
+    """Exact match of every other run and baseline minus the first run's, per context length
+    where both are scored, with the 95% paired bootstrap interval (the same cuts resampled for
+    both, so the interval is narrower than the two intervals side by side suggest):
+    ``[{"context", "name", "against", "difference", "ci"}]`` in points of a share (0..1)."""
+    if not runs:
+        return []
+    first, out = runs[0], []
+    for run in runs[1:]:
+        for mine, theirs in zip(first.results, run.results):
+            if mine.note or theirs.note or not mine.correct or not theirs.correct:
+                continue
+            diff = [float(b) - float(a) for a, b in zip(mine.correct, theirs.correct)]
+            out.append({"context": mine.context, "name": run.name, "against": first.name,
+                        "difference": float(np.mean(diff)), "ci": bootstrap_ci(diff)})
+    return out
+
+
+def format_differences(runs: Sequence[RunReport]) -> str:
+    """Markdown table of :func:`differences`: one row per context length, one column per other
+    run or baseline, ``+2.0 (-4.0..8.0)`` exact-match points against the first run."""
+    rows = differences(runs)
+    if not rows:
+        return ""
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    against = rows[0]["against"]
+    header = ["context", *(f"{name} - {against} EM points (95% CI)" for name in names)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
+    for context in dict.fromkeys(r["context"] for r in rows):
+        cells = [str(context)]
+        for name in names:
+            found = [r for r in rows if r["context"] == context and r["name"] == name]
+            if not found:
+                cells.append("n/a")
+                continue
+            r = found[0]
+            ci = r["ci"]
+            span = "" if ci is None else f" ({100 * ci[0]:+.1f}..{100 * ci[1]:+.1f})"
+            cells.append(f"{100 * r['difference']:+.1f}{span}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def by_file(cuts: Sequence[CutPoint], result: ContextResult) -> dict[str, dict[str, Any]]:
     """``{file: {"n", "exact_match", "identifier_accuracy"}}`` of one result, by cut file."""
     out: dict[str, dict[str, Any]] = {}
@@ -164,9 +208,11 @@ def write_json(
     """Write ``{**settings, "cuts": [...], "runs": [...]}``; each run (or baseline) lists every
     context length with its metrics and intervals, the predicted line per cut
     (``predictions``), one record per cut (``per_cut``: prediction, exact match, identifier
-    accuracy, context tokens) and the scores per file (``by_file``)."""
+    accuracy, context tokens) and the scores per file (``by_file``); ``differences`` holds
+    :func:`differences` against the first run."""
     payload = {
         **settings,
+        "differences": differences(runs),
         "cuts": [asdict(c) for c in cuts],
         "runs": [
             {**{k: v for k, v in asdict(run).items() if k != "results"},
