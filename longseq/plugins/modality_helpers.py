@@ -101,49 +101,63 @@ def suffix_of(path: Path) -> str:
 
 
 def find_files(
-    path: str | Path, suffixes: Sequence[str] | None = None, what: str = "data"
+    path: str | Path,
+    suffixes: Collection[str] | None = None,
+    what: str | None = None,
+    gzip: bool = True,
 ) -> list[Path]:
     """The files ``path`` names, sorted: the file itself, a directory's files (recursively,
     hidden files and folders left out) or a glob's matches (directories among them searched
     like a directory).
 
-    ``suffixes`` (e.g. ``[".fa", ".fasta"]``, matched case-insensitively, ``.gz`` looked
-    through: see :func:`suffix_of`) filters the files found in directories; a file named
-    directly is returned whatever its suffix. ``what`` names the files in messages.
+    ``suffixes`` (e.g. ``[".fa", ".fasta"]``) filters the files found in directories: a name
+    that ends with one of them, case-insensitively, after a ``.gz`` ending is looked through
+    (``gzip=False``: not looked through); a file named directly, or matched by a glob, is
+    returned whatever its suffix. ``what`` names the files in the message when a directory holds
+    none (default: the suffixes, ``.fa/.fasta``).
 
     Raises:
-        DataError: nothing exists at ``path``, a glob matches nothing, or no file found in a
-            directory has one of ``suffixes``; one line naming ``path``.
+        DataError: nothing exists at ``path`` (``no such file or directory``), a glob matches
+            nothing (``no file matches this glob``), or no file found in a directory has one of
+            ``suffixes`` (``holds no <what> file``); one line naming ``path``.
     """
     text = str(path)
-    wanted = {s.lower() for s in suffixes} if suffixes is not None else None
+    wanted = tuple(s.lower() for s in suffixes) if suffixes is not None else None
     if _GLOB_CHARS & set(text):
         matches = [Path(p) for p in sorted(glob.glob(text, recursive=True))]
         if not matches:
             raise DataError(f"{text}: no file matches this glob")
         files: list[Path] = []
         for match in matches:
-            files += _directory_files(match, wanted) if match.is_dir() else [match]
+            files += _directory_files(match, wanted, gzip) if match.is_dir() else [match]
     else:
         root = Path(text)
         if root.is_file():
             return [root]
         if not root.is_dir():
             raise DataError(f"{text}: no such file or directory")
-        files = _directory_files(root, wanted)
+        files = _directory_files(root, wanted, gzip)
     if not files:
-        kinds = f" ({', '.join(sorted(wanted))})" if wanted else ""
-        raise DataError(f"{text}: holds no {what} file{kinds}")
+        kinds = what or ("/".join(wanted) if wanted else "readable")
+        raise DataError(f"{text}: holds no {kinds} file")
     return files
 
 
-def _directory_files(root: Path, wanted: set[str] | None) -> list[Path]:
+def _directory_files(root: Path, wanted: tuple[str, ...] | None, gzip: bool) -> list[Path]:
+    def kept(file: Path) -> bool:
+        if wanted is None:
+            return True
+        name = file.name.lower()
+        if gzip and name.endswith(".gz"):
+            name = name[: -len(".gz")]
+        return name.endswith(wanted)
+
     return sorted(
         p
         for p in root.rglob("*")
         if p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
-        and (wanted is None or suffix_of(p) in wanted)
+        and kept(p)
     )
 
 

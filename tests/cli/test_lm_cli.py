@@ -66,7 +66,7 @@ def test_empty_dataset(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "code.py").write_text("print('not text by extension')\n")
     line = _error_line(_train(tmp_path, *_lm(folder)))
-    assert line == f"error: {folder}: no documents to read"
+    assert line == f"error: {folder}: holds no .txt/.md/.rst/.jsonl file"
 
 
 def test_too_few_documents_to_split(tmp_path: Path) -> None:

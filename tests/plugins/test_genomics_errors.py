@@ -102,7 +102,7 @@ def test_everything_skipped_is_still_an_error_not_an_empty_dataset(tmp_path: Pat
 
 
 def test_missing_path_and_directory_without_sequences(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="no such file, directory or matching glob"):
+    with pytest.raises(DataError, match="nope.fa: no such file or directory$"):
         list(GenomicsModality().read(str(tmp_path / "nope.fa")))
     (tmp_path / "README.md").write_text("# nothing here\n")
     with pytest.raises(DataError, match="holds no FASTA/FASTQ/GenBank file"):

@@ -98,8 +98,12 @@ def test_find_files_takes_a_file_a_directory_a_glob_and_looks_through_gz(tmp_pat
     assert find_files(tmp_path, [".fa"]) == [tmp_path / "a.FA", tmp_path / "sub" / "b.fa.gz"]
     assert find_files(tmp_path / "c.txt", [".fa"]) == [tmp_path / "c.txt"]
     assert find_files(str(tmp_path / "*.txt")) == [tmp_path / "c.txt"]
-    with pytest.raises(DataError, match=r"holds no sequence file \(\.gb\)$"):
+    with pytest.raises(DataError, match=r"holds no sequence file$"):
         find_files(tmp_path, [".gb"], what="sequence")
+    with pytest.raises(DataError, match=r"holds no \.gb/\.gbk file$"):
+        find_files(tmp_path, [".gb", ".gbk"])
+    with pytest.raises(DataError, match=r"sub: holds no \.fa file$"):
+        find_files(tmp_path / "sub", [".fa"], gzip=False)
     with pytest.raises(DataError, match="no such file or directory"):
         find_files(tmp_path / "nope")
     with pytest.raises(DataError, match="no file matches this glob"):

@@ -151,7 +151,7 @@ def test_missing_paths_and_empty_globs_are_errors(tmp_path: Path) -> None:
         _read(tmp_path / "*.txt")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(DataError, match="no documents to read"):
+        with pytest.raises(DataError, match=r"holds no \.txt/\.md/\.rst/\.jsonl file$"):
             _read(tmp_path)
 
 

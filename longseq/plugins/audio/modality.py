@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 from longseq.plugins.audio.codec import QUANTIZATIONS, AudioTokenizer
 from longseq.plugins.audio.files import AUDIO_SUFFIXES, ErrorPolicy, read_audio, write_wav
 from longseq.plugins.modality import DataError, Document, label_from_path
+from longseq.plugins.modality_helpers import ON_ERROR_MODES, check_choices, find_files
 from longseq.plugins.registry import MODALITIES
 
 __all__ = ["LABEL_BY", "AudioConfig", "AudioModality", "split_clips"]
@@ -49,15 +49,9 @@ class AudioConfig:
             raise ValueError(
                 f"modality.clip_seconds={self.clip_seconds} must hold at least one sample"
             )
-        choices = {
-            "quantization": QUANTIZATIONS,
-            "label_by": LABEL_BY,
-            "on_error": ("raise", "skip"),
-        }
-        for key, allowed in choices.items():
-            value = getattr(self, key)
-            if value not in allowed:
-                raise ValueError(f"modality.{key}={value!r} must be one of {', '.join(allowed)}")
+        check_choices(
+            self, {"quantization": QUANTIZATIONS, "label_by": LABEL_BY, "on_error": ON_ERROR_MODES}
+        )
 
 
 def split_clips(samples: np.ndarray, clip_length: int) -> list[np.ndarray]:
@@ -68,24 +62,6 @@ def split_clips(samples: np.ndarray, clip_length: int) -> list[np.ndarray]:
     padded = np.zeros(count * clip_length, dtype=np.float32)
     padded[: samples.shape[0]] = samples
     return list(padded.reshape(count, clip_length))
-
-
-def _audio_files(path: str) -> list[Path]:
-    """Files named by ``path``: a file, a directory (searched recursively) or a glob."""
-    target = Path(path)
-    if target.is_file():
-        return [target]
-    if target.is_dir():
-        files = sorted(
-            p for p in target.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-        )
-        if not files:
-            raise DataError(f"{path}: directory holds no .wav/.flac/.ogg file")
-        return files
-    files = sorted(Path(p) for p in glob.glob(path, recursive=True) if Path(p).is_file())
-    if not files:
-        raise DataError(f"{path}: no such file, directory or matching glob")
-    return files
 
 
 @MODALITIES.register("audio")
@@ -122,7 +98,7 @@ class AudioModality:
         count = 0
         rate = self.config.sample_rate
         clip = None if self.config.clip_seconds is None else round(self.config.clip_seconds * rate)
-        for file in _audio_files(path):
+        for file in find_files(path, AUDIO_SUFFIXES, what=".wav/.flac/.ogg", gzip=False):
             try:
                 samples = read_audio(file, rate)
             except DataError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from longseq.plugins.genomics.readers import (
 from longseq.plugins.genomics.sequence import FASTA_WIDTHS, reverse_complement, write_fasta
 from longseq.plugins.genomics.tokenizer import DNATokenizer
 from longseq.plugins.modality import DataError, Document, label_from_path
+from longseq.plugins.modality_helpers import ON_ERROR_MODES, check_choices, find_files
 from longseq.plugins.registry import MODALITIES
 
 __all__ = ["LABEL_BY", "GenomicsConfig", "GenomicsModality"]
@@ -28,7 +28,7 @@ __all__ = ["LABEL_BY", "GenomicsConfig", "GenomicsModality"]
 LABEL_BY: tuple[str, ...] = ("none", "directory", "stem")
 """Per-file class labels: none, the file's parent directory name, or the file name stem."""
 
-_SEQUENCE_SUFFIXES = set().union(*SUFFIXES.values())
+_SEQUENCE_SUFFIXES = sorted(set().union(*SUFFIXES.values()))
 
 
 @dataclass
@@ -71,13 +71,10 @@ class GenomicsConfig:
         choices = {
             "soft_mask": ("upper", "keep"),
             "format": ("auto", *FORMATS),
-            "on_error": ("raise", "skip"),
+            "on_error": ON_ERROR_MODES,
             "label_by": LABEL_BY,
         }
-        for key, allowed in choices.items():
-            value = getattr(self, key)
-            if value not in allowed:
-                raise ValueError(f"modality.{key}={value!r} must be one of {', '.join(allowed)}")
+        check_choices(self, choices)
         if self.fasta_width not in FASTA_WIDTHS:
             raise ValueError(
                 f"modality.fasta_width={self.fasta_width} must be one of "
@@ -87,29 +84,6 @@ class GenomicsConfig:
             raise ValueError(f"modality.split_length={self.split_length} must be >= 1 or null")
         if self.labels_bed is not None and self.label_by != "none":
             raise ValueError("modality.labels_bed and modality.label_by cannot both set labels")
-
-
-def _sequence_files(path: str) -> list[Path]:
-    """Files named by ``path``: a file, a directory (searched recursively) or a glob."""
-    target = Path(path)
-    if target.is_file():
-        return [target]
-    if target.is_dir():
-        candidates = sorted(p for p in target.rglob("*") if p.is_file())
-    else:
-        candidates = sorted(Path(p) for p in glob.glob(path, recursive=True) if Path(p).is_file())
-        if not candidates:
-            raise DataError(f"{path}: no such file, directory or matching glob")
-        return candidates
-
-    def is_sequence(p: Path) -> bool:
-        suffixes = [s.lower() for s in p.suffixes if s.lower() != ".gz"]
-        return bool(suffixes) and suffixes[-1] in _SEQUENCE_SUFFIXES
-
-    files = [p for p in candidates if is_sequence(p)]
-    if not files:
-        raise DataError(f"{path}: directory holds no FASTA/FASTQ/GenBank file")
-    return files
 
 
 @MODALITIES.register("genomics")
@@ -157,7 +131,7 @@ class GenomicsModality:
             for document in labelled_intervals(genome, self.config.labels_bed, self._policy):
                 yield self._strand(document, genome.path)
             return
-        for file in _sequence_files(path):
+        for file in find_files(path, _SEQUENCE_SUFFIXES, what="FASTA/FASTQ/GenBank"):
             label = label_from_path(file, self.config.label_by)
             for document in read_sequences(file, self.config.format, self._policy):
                 document.label = label

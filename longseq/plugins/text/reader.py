@@ -9,53 +9,28 @@ is left.
 
 from __future__ import annotations
 
-import glob
 import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 from longseq.plugins.modality import DataError, Document, label_from_path
-from longseq.plugins.modality_helpers import DataWarning, ErrorPolicy
+from longseq.plugins.modality_helpers import DataWarning, ErrorPolicy, find_files
 from longseq.plugins.text.config import TextConfig
 
 __all__ = ["list_files", "read_documents"]
 
-_GLOB_CHARS = frozenset("*?[")
-
-
 def list_files(path: str, cfg: TextConfig) -> list[Path]:
     """The files ``path`` names, in sorted order: the file itself, a directory's text files
-    (recursively; see :class:`TextConfig`), or a glob's matches.
+    (recursively, hidden ones left out; names ending with one of ``extensions``, every file with
+    ``all_files``), or a glob's matches (see
+    :func:`~longseq.plugins.modality_helpers.find_files`).
 
     Raises:
-        DataError: nothing exists at ``path`` or the glob matches nothing.
+        DataError: nothing exists at ``path``, the glob matches nothing, or a directory holds no
+            text file.
     """
-    if _GLOB_CHARS & set(path):
-        matches = [Path(p) for p in sorted(glob.glob(path, recursive=True))]
-        if not matches:
-            raise DataError(f"{path}: no file matches this glob")
-        files: list[Path] = []
-        for match in matches:
-            files += _directory_files(match, cfg) if match.is_dir() else [match]
-        return files
-    root = Path(path)
-    if root.is_dir():
-        return _directory_files(root, cfg)
-    if root.is_file():
-        return [root]
-    raise DataError(f"{path}: no such file or directory")
-
-
-def _directory_files(root: Path, cfg: TextConfig) -> list[Path]:
-    suffixes = tuple(s.lower() for s in cfg.extensions)
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-        and (cfg.all_files or p.name.lower().endswith(suffixes))
-    )
+    return find_files(path, None if cfg.all_files else cfg.extensions, gzip=False)
 
 
 def read_documents(path: str, cfg: TextConfig) -> Iterator[Document]:

@@ -117,7 +117,7 @@ class IntsModality(ModalityDefaults):
     def read(self, path: str) -> Iterator[Document]:
         """One document per ``.txt`` file (a file, a directory's, recursively, or a glob's)."""
         count = 0
-        for file in find_files(path, [".txt"], what="integer (.txt)"):
+        for file in find_files(path, [".txt"]):
             try:
                 values = self._parse(file.read_text(encoding="utf-8"), str(file))
             except (DataError, UnicodeDecodeError) as exc:
