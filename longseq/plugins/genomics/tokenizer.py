@@ -12,13 +12,13 @@ kept as their own five tokens (``soft_mask="keep"``), which makes the round trip
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from longseq.plugins.modality import DataError
+from longseq.plugins.modality_helpers import load_vocabulary, save_vocabulary
 
 __all__ = ["SOFT_MASK_MODES", "SPECIAL_TOKENS", "DNATokenizer"]
 
@@ -30,7 +30,6 @@ SOFT_MASK_MODES: tuple[str, ...] = ("upper", "keep")
 
 _BASES = "ACGTN"
 _AMBIGUOUS = "RYSWKMBDHVU"
-_TOKENIZER_FILE = "tokenizer.json"
 _TYPE = "longseq.genomics.dna"
 
 
@@ -132,10 +131,7 @@ class DNATokenizer:
 
     def save(self, directory: Path) -> None:
         """Write ``tokenizer.json`` (type, soft_mask, token list) into ``directory``."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        spec = {"type": _TYPE, "soft_mask": self.soft_mask, "tokens": list(self.tokens)}
-        (directory / _TOKENIZER_FILE).write_text(json.dumps(spec, indent=2) + "\n")
+        save_vocabulary(directory, _TYPE, self.tokens, soft_mask=self.soft_mask)
 
     @classmethod
     def load(cls, directory: Path) -> DNATokenizer:
@@ -145,14 +141,7 @@ class DNATokenizer:
             DataError: the file is missing, is not a DNA tokenizer, or its tokens differ from
                 what this version would build.
         """
-        path = Path(directory) / _TOKENIZER_FILE
-        try:
-            spec = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{path}: cannot read tokenizer: {exc}") from None
-        if not isinstance(spec, dict) or spec.get("type") != _TYPE:
-            raise DataError(f"{path}: not a genomics tokenizer (type {_TYPE!r} expected)")
+        spec = load_vocabulary(directory, _TYPE)
         tokenizer = cls(soft_mask=str(spec.get("soft_mask", "upper")))
-        if list(tokenizer.tokens) != spec.get("tokens"):
-            raise DataError(f"{path}: token list does not match soft_mask={tokenizer.soft_mask!r}")
+        load_vocabulary(directory, _TYPE, expected_tokens=tokenizer.tokens)
         return tokenizer
