@@ -134,3 +134,13 @@ def test_paired_differences_against_the_first_run() -> None:
     assert 0.0 <= low <= 0.25 <= high <= 1.0
     table = format_differences([first, other])
     assert "tr - h3 EM points (95% CI)" in table and "| 64 | +25.0 (" in table
+
+
+def test_parts_of_a_file_keep_its_identity() -> None:
+    from longseq.plugins.modality import Document
+    from longseq.tasks.lm.config import LMDataConfig
+    from longseq.tasks.lm.parts import cut_into_parts
+
+    whole = Document("one.py", "x = 1\n" * 200, None, "ab" * 32)
+    parts = cut_into_parts([whole], LMDataConfig(path="one.py"))
+    assert len(parts) > 2 and {p.source_sha256 for p in parts} == {"ab" * 32}

@@ -47,7 +47,9 @@ def cut_into_parts(documents: Sequence[Document], cfg: LMDataConfig) -> list[Doc
             return list(documents)
         bounds = [length * i // per for i in range(per + 1)]
         parts += [
-            Document(f"{document.name} (part {i + 1}/{per})", content[a:b], document.label)
+            # A part keeps its file's identity: a run that trained on one part trained on it.
+            Document(f"{document.name} (part {i + 1}/{per})", content[a:b], document.label,
+                     document.source_sha256)
             for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))
         ]
     return parts
