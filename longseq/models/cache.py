@@ -48,7 +48,8 @@ class H3State:
         """Bytes of state a decode step reads (the same at every ``position``): the two SSM
         states and the SSMs' step parameters (the stacked projection is counted with the
         parameters it copies)."""
-        return _nbytes(self.shift) + _nbytes(self.diag) + self.decode.shift.nbytes() + self.decode.diag.nbytes()
+        states = _nbytes(self.shift) + _nbytes(self.diag)
+        return states + self.decode.shift.bytes_read() + self.decode.diag.bytes_read()
 
 
 @dataclass
@@ -64,7 +65,7 @@ class S4DState:
 
     def bytes_read(self, position: int) -> int:
         """Bytes of state a decode step reads: the SSM state and its step parameters."""
-        return _nbytes(self.diag) + self.decode.nbytes()
+        return _nbytes(self.diag) + self.decode.bytes_read()
 
 
 @dataclass
@@ -75,9 +76,9 @@ class AttentionState:
     v: torch.Tensor
 
     def bytes_read(self, position: int) -> int:
-        """Bytes a decode step at ``position`` reads: the keys and values of positions 0..position."""
-        per_position = 2 * self.k.shape[0] * self.k.shape[1] * self.k.shape[3] * self.k.element_size()
-        return per_position * (position + 1)
+        """Bytes a decode step at ``position`` reads: keys and values of positions 0..position."""
+        B, n_heads, _, head_size = self.k.shape
+        return 2 * B * n_heads * head_size * self.k.element_size() * (position + 1)
 
 
 @dataclass
@@ -93,10 +94,10 @@ class HyenaState:
     filter_rev: torch.Tensor
 
     def bytes_read(self, position: int) -> int:
-        """Bytes a decode step at ``position`` reads: the taps, and the history and filter up to it."""
-        t = position + 1
-        per_position = (self.history.shape[0] * self.history.element_size() + self.filter_rev.element_size())
-        return _nbytes(self.window) + per_position * self.history.shape[1] * t
+        """Bytes a decode step at ``position`` reads: the taps, the history and filter up to it."""
+        B, C = self.history.shape[:2]
+        per_position = C * (B * self.history.element_size() + self.filter_rev.element_size())
+        return _nbytes(self.window) + per_position * (position + 1)
 
 
 LayerState = H3State | S4DState | AttentionState | HyenaState

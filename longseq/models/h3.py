@@ -63,7 +63,8 @@ class H3(nn.Module):
         if state is not None:
             with torch.no_grad():
                 ctype = self.shift.compute_dtype
-                state.shift.copy_(kernels.shift_ring(k_hist.to(ctype), u.shape[1], self.shift.B.shape[-1]))
+                N = self.shift.B.shape[-1]
+                state.shift.copy_(kernels.shift_ring(k_hist.to(ctype), u.shape[1], N))
                 state.diag.copy_(state.dB * z)
         return self.output_linear(y)
 
@@ -127,10 +128,11 @@ class H3(nn.Module):
         shift = torch.zeros(batch_size, self.d_model, N, dtype=ctype, device=device)
         diag = torch.zeros(batch_size, self.head_dim**2, self.n_heads, dA.shape[-1], dtype=dA.dtype, device=device)
         projections = (self.q_proj, self.k_proj, self.v_proj)
+        shift_params = (self.shift.B, self.shift.C, self.shift.D)
         decode = H3DecodeParams(
             in_weight=torch.cat([p.weight for p in projections]),
             in_bias=torch.cat([p.bias for p in projections]),
-            shift=kernels.shift_decode_params(self.shift.B.to(ctype), self.shift.C.to(ctype), self.shift.D.to(ctype)),
+            shift=kernels.shift_decode_params(*(t.to(ctype) for t in shift_params)),
             diag=kernels.s4d_decode_params(dA, dB, C, self.diag.D),
         )
         return H3State(shift=shift, diag=diag, dA=dA, dB=dB, C=C, decode=decode)
@@ -150,9 +152,12 @@ class H3(nn.Module):
             k_shift = kernels.shift_decode_step(state.shift, k, p.shift, offset)
             Bsz, dh, H = u.shape[0], self.head_dim, self.n_heads
             if dh == 1:
-                y = q * kernels.s4d_decode_step(state.diag, (k_shift * v).unsqueeze(1), p.diag).squeeze(1)
+                kv = (k_shift * v).unsqueeze(1)  # [B, 1, C]: d_h^2 = 1
+                s = kernels.s4d_decode_step(state.diag, kv, p.diag)
+                y = q * s.squeeze(1)
             else:
-                s = kernels.s4d_decode_step(state.diag, self._outer(k_shift, v), p.diag)  # [B, d_h^2, H]
+                kv = self._outer(k_shift, v)  # [B, d_h^2, H]
+                s = kernels.s4d_decode_step(state.diag, kv, p.diag)
                 s = s.reshape(Bsz, dh, dh, H).permute(0, 3, 1, 2)  # [B, H, i, j]
                 y = (q.reshape(Bsz, H, dh, 1) * s).sum(2).reshape(Bsz, self.d_model)
         return self.output_linear(y.to(qkv.dtype))

@@ -99,8 +99,9 @@ class Hyena(nn.Module):
 
     @torch.no_grad()
     def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> HyenaState:
+        C = self.d_model
         return HyenaState(
-            window=torch.zeros(batch_size, 3 * self.d_model, self.short, device=device, dtype=dtype),
+            window=torch.zeros(batch_size, 3 * C, self.short, dtype=dtype, device=device),
             history=torch.zeros(batch_size, self.d_model, max_len, device=device, dtype=dtype),
             filter_rev=self.filter(max_len).to(dtype).flip(-1).contiguous(),
         )
@@ -129,5 +130,6 @@ class Hyena(nn.Module):
             conv = torch.einsum("bcs,cs->bc", history, taps)
         else:
             history[..., offset] = g
-            conv = torch.einsum("bcs,cs->bc", history[..., : offset + 1], state.filter_rev[:, max_len - 1 - offset :])
+            taps = state.filter_rev[:, max_len - 1 - offset :]
+            conv = torch.einsum("bcs,cs->bc", history[..., : offset + 1], taps)
         return self.out_proj(x0 * conv.addcmul_(self.bias, g))

@@ -47,7 +47,8 @@ def test_step_bytes_counts_weights_once_and_the_kv_cache_read() -> None:
     model = bench_model("transformer", 32, 2, max_len=64)
     cache = model.allocate_cache(1, 64)
     assert model.pos_embedding is not None
-    weights = 4 * (sum(p.numel() for p in model.parameters()) - model.pos_embedding.weight.numel() + 32)
+    n_params = sum(p.numel() for p in model.parameters())
+    weights = 4 * (n_params - model.pos_embedding.weight.numel() + 32)
     for t in (0, 9):
         assert step_bytes(model, cache, t) == weights + 2 * 2 * 32 * 4 * (t + 1)
     h3 = bench_model("h3", 32, 2, max_len=64)

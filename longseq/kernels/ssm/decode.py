@@ -54,7 +54,8 @@ class S4DDecodeParams:
     W: torch.Tensor
     D1: torch.Tensor
 
-    def nbytes(self) -> int:
+    def bytes_read(self) -> int:
+        """Bytes one step reads from these tensors (all of them)."""
         return sum(t.numel() * t.element_size() for t in (self.dA, self.dB, self.W, self.D1))
 
 
@@ -69,12 +70,15 @@ class ShiftDecodeParams:
 
     taps: torch.Tensor
 
-    def nbytes(self) -> int:
-        return self.taps.numel() * self.taps.element_size()
+    def bytes_read(self) -> int:
+        """Bytes one step reads from ``taps``: one slice of N of its 2N columns."""
+        return self.taps.numel() * self.taps.element_size() // 2
 
 
 @torch.no_grad()
-def s4d_decode_params(dA: torch.Tensor, dB: torch.Tensor, C: torch.Tensor, D: torch.Tensor) -> S4DDecodeParams:
+def s4d_decode_params(
+    dA: torch.Tensor, dB: torch.Tensor, C: torch.Tensor, D: torch.Tensor
+) -> S4DDecodeParams:
     """dA, dB, C: [H, M] complex; D: [H] real (cast to dA's real dtype)."""
     H, M = dA.shape
     W = torch.view_as_real((2 * C * dA).conj().resolve_conj()).reshape(H, 2 * M).contiguous()
