@@ -4,22 +4,18 @@ instead of naming a modality.
 A modality (see :class:`longseq.plugins.modality.Modality`) may define any of these; one that
 does not gets the default of :class:`ModalityDefaults` (a class a plugin may inherit from):
 
-========================  ========================================================  ==========
-member                    what longseq does with it                                 default
-========================  ========================================================  ==========
-``parse_prompt(text)``    ``longseq generate --prompt TEXT``: content to encode      the text
-``read_prompt(path)``     ``--prompt-file PATH``: content to encode                 UTF-8 text
-                                                                                    through
-                                                                                    ``parse_prompt``
-``output_suffix``         ``longseq generate`` without ``--output`` writes          None: print
-                          ``RUN_DIR/generated<suffix>`` with ``write``               to stdout
-``unit``                  ``longseq eval`` reports bits per <unit> (one token is    None: bits
-                          one unit, special tokens excluded)                        per token
-``fingerprint()``         a string that joins the token-cache key (beside the       ``""``
-                          package, its version and the options, always there)
-``presets``               a package whose ``<name>.yaml`` files are found as        None
-                          ``experiment=<modality>/<name>``
-========================  ========================================================  ==========
+- ``parse_prompt(text) -> content``: what ``longseq generate --prompt TEXT`` encodes.
+  Default: the text as is.
+- ``read_prompt(path) -> content``: what ``--prompt-file PATH`` encodes. Default: the file's
+  UTF-8 text through ``parse_prompt``.
+- ``output_suffix: str | None``: ``longseq generate`` without ``--output`` writes
+  ``RUN_DIR/generated<suffix>`` with ``write``. Default None: the content is printed.
+- ``unit: str | None``: ``longseq eval`` reports bits per <unit> (one token is one unit; tokens
+  that decode to nothing, the specials, are left out). Default None: bits per token only.
+- ``fingerprint() -> str``: joins the token-cache key, beside the package providing the modality,
+  its version and the options, which are always there. Default ``""``.
+- ``presets: str | None``: a package whose ``<name>.yaml`` files ``experiment=<modality>/<name>``
+  finds. Default None.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def test_missing_or_empty_data_paths_are_one_line_errors(tmp_path: Path) -> None
         prepare_corpus(TextModality(), TEXT, _config(tmp_path, tmp_path / "nope"))
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(DataError, match=rf"{empty}: no documents to read"):
+    with pytest.raises(DataError, match=rf"{empty}: holds no \.txt/\.md/\.rst/\.jsonl file$"):
         prepare_corpus(TextModality(), TEXT, _config(tmp_path, empty))
 
 

@@ -25,14 +25,14 @@ class CodeModality:
     name: ClassVar[str] = "code"
     config_class: ClassVar[type] = CodeConfig
 
+    def __init__(self, config: CodeConfig | None = None) -> None:
+        self.config = config if config is not None else CodeConfig()
+        self.config.validate()
+
     @property
     def unit(self) -> str | None:
         """``"byte"`` with the byte tokenizer (one token, one byte), else None."""
         return "byte" if self.config.tokenizer == "byte" else None
-
-    def __init__(self, config: CodeConfig | None = None) -> None:
-        self.config = config if config is not None else CodeConfig()
-        self.config.validate()
 
     def read(self, path: str) -> Iterator[Document]:
         """Documents of the repository (or file, or glob) at ``path``, in reading order."""

@@ -23,14 +23,14 @@ class TextModality:
     name: ClassVar[str] = "text"
     config_class: ClassVar[type] = TextConfig
 
+    def __init__(self, config: TextConfig | None = None) -> None:
+        self.config = config if config is not None else TextConfig()
+        self.config.validate()
+
     @property
     def unit(self) -> str | None:
         """``"byte"`` with the byte tokenizer (one token, one byte), else None."""
         return "byte" if self.config.tokenizer == "byte" else None
-
-    def __init__(self, config: TextConfig | None = None) -> None:
-        self.config = config if config is not None else TextConfig()
-        self.config.validate()
 
     def read(self, path: str) -> Iterator[Document]:
         """Documents from a file, a directory (recursively) or a glob; see :class:`TextConfig`."""
