@@ -1,5 +1,6 @@
-"""`longseq train` on text files: bad data is one error line (exit 2); the text preset trains a
-few steps and leaves its tokenizer in the run directory; `longseq plugins list`."""
+"""`longseq train` on text files: bad data is one error line (exit 2) and a skipped file one warning
+line; the text preset trains a few steps and leaves its tokenizer in the run directory; `longseq
+plugins list`."""
 
 from __future__ import annotations
 
@@ -67,6 +68,18 @@ def test_empty_dataset(tmp_path: Path) -> None:
     (folder / "code.py").write_text("print('not text by extension')\n")
     line = _error_line(_train(tmp_path, *_lm(folder)))
     assert line == f"error: {folder}: holds no .txt/.md/.rst/.jsonl file"
+
+
+def test_a_skipped_file_is_one_warning_line(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "bad.txt").write_bytes(b"caf\xe9")
+    (folder / "good.txt").write_text("one document only\n")
+    result = _train(tmp_path, *_lm(folder, "modality.on_error=skip"))
+    assert result.exit_code == 2, result.output
+    warning, error = result.stderr.splitlines()
+    assert warning == f"warning: skipped: {folder / 'bad.txt'}: not valid utf-8 text (byte 3: 0xe9)"
+    assert error.startswith(f"error: {folder}: 1 document(s), too few to hold out")
 
 
 def test_too_few_documents_to_split(tmp_path: Path) -> None:
