@@ -98,7 +98,8 @@ def code_phases(path: str | Path, languages: list[str] | None = None) -> dict[st
     ``order`` (resolve the imports in the parsed trees, order the dependency graph),
     ``tokenise`` (byte tokenizer over the ordered files, file headers included); ``files``,
     ``bytes`` and ``tokens`` count what was read."""
-    from longseq.plugins.code.imports import RepoIndex, file_imports, go_module_paths
+    from longseq.plugins.code.file_imports import file_imports
+    from longseq.plugins.code.imports import RepoIndex, go_module_paths
     from longseq.plugins.code.languages import languages as known_languages
     from longseq.plugins.code.languages import parse
     from longseq.plugins.code.order import dependency_order, header

@@ -6,7 +6,8 @@ import pytest
 import tree_sitter_python
 
 from longseq.plugins.code import languages as table
-from longseq.plugins.code.imports import RepoIndex, file_imports
+from longseq.plugins.code.file_imports import file_imports
+from longseq.plugins.code.imports import RepoIndex
 
 SNIPPETS = {
     "python": ("a.py", "import os\nfrom .b import c\n\ndef f(x):\n    return x + 1\n"),

@@ -1,8 +1,9 @@
 """Imports of each source file, resolved to other files of the same repository.
 
-:func:`file_imports` runs the language's import query and hands every ``@import`` capture to the
-language's resolver. Imports that leave the repository (the standard library, third-party
-packages, system headers) resolve to nothing and are dropped. Resolvers per language:
+:func:`longseq.plugins.code.file_imports.file_imports` runs the language's import query and
+hands every ``@import`` capture to the language's resolver (defined here). Imports that leave the
+repository (the standard library, third-party packages, system headers) resolve to nothing and
+are dropped. Resolvers per language:
 
 - Python: ``import a.b`` / ``from a.b import c`` / relative ``from ..x import y``; module names
   are computed from the package layout (``__init__.py`` dirs, the repository's own name when the
@@ -27,11 +28,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tree_sitter import Node, Tree
+    from tree_sitter import Node
 
 __all__ = [
     "RepoIndex",
-    "file_imports",
     "resolve_go",
     "resolve_include",
     "resolve_java",
@@ -97,25 +97,6 @@ class RepoIndex:
             if name:
                 modules.setdefault(name, path)
         return modules
-
-
-def file_imports(
-    path: str, source: bytes, tree: Tree, language: str, index: RepoIndex
-) -> list[str]:
-    """The repository files that ``path`` imports (sorted, without itself)."""
-    from tree_sitter import QueryCursor
-
-    from longseq.plugins.code.languages import import_query, languages
-
-    query = import_query(language)
-    if query is None:
-        return []
-    resolver = languages()[language].resolver or resolve_path
-    found: set[str] = set()
-    for node in QueryCursor(query).captures(tree.root_node).get("import", []):
-        found.update(resolver(node, path, index))
-    found.discard(path)
-    return sorted(found)
 
 
 def _text(node: Node) -> str:

@@ -14,7 +14,8 @@ import heapq
 import posixpath
 from collections.abc import Mapping, Sequence
 
-from longseq.plugins.code.imports import RepoIndex, file_imports, go_module_paths
+from longseq.plugins.code.file_imports import file_imports
+from longseq.plugins.code.imports import RepoIndex, go_module_paths
 from longseq.plugins.code.languages import parse
 from longseq.plugins.code.walker import SourceFile
 
