@@ -25,6 +25,7 @@ the peak of any one process of the run (``ru_maxrss``, data-loader workers inclu
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -63,12 +64,16 @@ def _child(out: Path, steps: int, run_dir: Path, overrides: list[str]) -> None:
 
     from longseq.train import compose, to_train_config, train
 
-    record: dict[str, Any] = {"step_end": [], "loss": []}
+    record: dict[str, Any] = {"step_end": [], "loss": [], "batch": []}
 
     class Clock(lightning.Callback):
-        def on_train_batch_end(self, trainer: Any, module: Any, outputs: Any, *args: Any) -> None:
+        def on_train_batch_end(
+            self, trainer: Any, module: Any, outputs: Any, batch: Any, *args: Any
+        ) -> None:
             record["step_end"].append(time.time() - started)
             record["loss"].append(float(outputs["loss"]))
+            ids = batch["input_ids"].numpy()
+            record["batch"].append(hashlib.sha256(ids.tobytes()).hexdigest()[:16])
             if len(record["step_end"]) == 1:
                 record["rss_first_mb"] = _rss_mb()
             if len(record["step_end"]) == steps:
@@ -107,6 +112,7 @@ def _train(overrides: list[str], steps: int, work: Path, label: str) -> dict[str
         "rss_last_mb": record["rss_last_mb"],
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "loss": record["loss"],
+        "batch": record["batch"],
     }
 
 
@@ -135,6 +141,10 @@ def _rounds(plans: list[Plan], repeats: int, steps: int, work: Path) -> list[dic
             **{key: max(run[key] for run in runs)
                for key in ("rss_first_mb", "rss_last_mb", "peak_rss_mb")},
             "loss": runs[0]["loss"],
+            "batch": runs[0]["batch"],
+            "repeats_same_batches": all(run["batch"] == runs[0]["batch"] for run in runs),
+            "repeats_loss_gap": max(abs(x - y) for run in runs
+                                    for x, y in zip(run["loss"], runs[0]["loss"])),
         })
     return merged
 
@@ -157,10 +167,20 @@ def _train_table(runs: list[dict[str, Any]], baseline: dict[str, Any]) -> list[s
 
 
 def _same_losses(a: dict[str, Any], b: dict[str, Any]) -> str:
-    same = a["loss"] == b["loss"]
-    return f"{b['label']} vs {a['label']}: {len(a['loss'])} training losses " + (
-        "bitwise identical" if same else "DIFFER"
-    )
+    """Whether runs ``a`` and ``b`` trained on the same batches, and how far their losses are."""
+    batches = "the same" if a["batch"] == b["batch"] else "DIFFERENT"
+    gap = max(abs(x - y) for x, y in zip(a["loss"], b["loss"]))
+    losses = "bitwise identical" if a["loss"] == b["loss"] else f"at most {gap:.1e} apart"
+    return f"{b['label']} vs {a['label']}: {batches} {len(a['batch'])} batches, losses {losses}"
+
+
+def _repeats(runs: list[dict[str, Any]]) -> str:
+    """What the repeats of each kind of run agree on."""
+    batches = all(run["repeats_same_batches"] for run in runs)
+    gap = max(run["repeats_loss_gap"] for run in runs)
+    losses = "bitwise identical" if gap == 0 else f"at most {gap:.1e} apart"
+    return (f"Repeats of one kind: {'the same' if batches else 'DIFFERENT'} batches, "
+            f"losses {losses}.")
 
 
 def _window_reads(path: str, count: int) -> float:
@@ -209,7 +229,8 @@ def _genome(args: argparse.Namespace, work: Path) -> list[str]:
          lambda r: []),
     ], args.repeats, args.steps, work)
     lines += _train_table([cold, warm, workers, baseline], baseline)
-    lines += ["", _same_losses(warm, workers) + "; " + _same_losses(warm, cold) + "."]
+    lines += ["", _same_losses(warm, workers) + "; " + _same_losses(warm, cold) + ". "
+              + _repeats([cold, warm, workers, baseline])]
     index_s = {}
     for builder in ("pyfaidx", "longseq"):
         for suffix in (".fai", ".gzi"):
@@ -265,7 +286,8 @@ def _code(args: argparse.Namespace, work: Path) -> list[str]:
         ("email 0.5 MB, cache reused (baseline)", email, lambda r: []),
     ], args.repeats, args.steps, work)
     lines += _train_table([cold, warm, workers, baseline], baseline)
-    lines += ["", _same_losses(warm, workers) + "; " + _same_losses(warm, cold) + "."]
+    lines += ["", _same_losses(warm, workers) + "; " + _same_losses(warm, cold) + ". "
+              + _repeats([cold, warm, workers, baseline])]
     return lines
 
 
