@@ -16,6 +16,7 @@ import torch
 from longseq.kernels.dispatch import choose_backend, fallback_allowed, launch_failed
 from longseq.kernels.fftconv import fftconv_h3_ref, fftconv_ref, triton_unsupported
 from longseq.kernels.fftconv.overlap_save import overlap_save_conv
+from longseq.kernels.fftconv.torch_fft import fftconv_torch
 from longseq.kernels.ssm import reference as _ssm_ref
 from longseq.kernels.ssm.decode import (
     s4d_decode_params,
@@ -55,8 +56,10 @@ def fftconv(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = None) -> 
     if choose_backend("fftconv", u.device, True, triton_unsupported(u)) == "triton":
         from longseq.kernels.fftconv.triton import fftconv_triton
 
-        return _triton_or_reference("fftconv", lambda: fftconv_triton(u, k, D), lambda: fftconv_ref(u, k, D))
-    return fftconv_ref(u, k, D)
+        return _triton_or_reference(
+            "fftconv", lambda: fftconv_triton(u, k, D), lambda: fftconv_torch(u, k, D)
+        )
+    return fftconv_torch(u, k, D)
 
 
 def fftconv_h3(
@@ -69,9 +72,9 @@ def fftconv_h3(
         return _triton_or_reference(
             "fftconv_h3",
             lambda: fftconv_h3_triton(q, k, v, K, D, head_dim),
-            lambda: fftconv_h3_ref(q, k, v, K, D, head_dim),
+            lambda: fftconv_h3_ref(q, k, v, K, D, head_dim, fftconv_torch),
         )
-    return fftconv_h3_ref(q, k, v, K, D, head_dim)
+    return fftconv_h3_ref(q, k, v, K, D, head_dim, fftconv_torch)
 
 
 __all__ = [

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from longseq.kernels.fftconv.reference import compute_dtype, fftconv_ref
+from longseq.kernels.fftconv.reference import compute_dtype
+from longseq.kernels.fftconv.torch_fft import fftconv_torch
 
 
 def overlap_save_conv(
@@ -38,13 +39,13 @@ def overlap_save_conv(
     k = k[..., :L]
     Lk = k.shape[-1]
     if L <= chunk or Lk == 0:
-        return fftconv_ref(u, k, D)
+        return fftconv_torch(u, k, D)
     T = chunk
     nc = -(-L // T)
     dtype = compute_dtype(u.dtype)
     x = torch.nn.functional.pad(u.to(dtype), (Lk - 1, nc * T - L))
     windows = x.unfold(-1, T + Lk - 1, T)  # [..., H, nc, T + Lk - 1] (a view)
-    y = fftconv_ref(windows.transpose(-3, -2), k.to(dtype))  # [..., nc, H, T + Lk - 1]
+    y = fftconv_torch(windows.transpose(-3, -2), k.to(dtype))  # [..., nc, H, T + Lk - 1]
     y = y[..., Lk - 1 :].transpose(-3, -2).reshape(*u.shape[:-1], nc * T)[..., :L]
     if D is not None:
         y = y + D.to(dtype).unsqueeze(-1) * u.to(dtype)

@@ -9,6 +9,8 @@ in fp32 (autocast off) and the result is cast back to the input dtype (fp64 inpu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 
@@ -60,7 +62,13 @@ def fftconv_ref(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = None)
 
 
 def fftconv_h3_ref(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, K: torch.Tensor, D: torch.Tensor, head_dim: int
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    K: torch.Tensor,
+    D: torch.Tensor,
+    head_dim: int,
+    conv: Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The H3 inner operation (docs/h3.md §1.5): gate, per-head long convolution, skip, output gate.
 
@@ -73,6 +81,8 @@ def fftconv_h3_ref(
         q, k, v: [B, C, L] (k is the shift-SSM output).
         K: [H, Lk] diagonal-SSM kernel per head; D: [H].
         head_dim: channels per head.
+        conv: the causal convolution used (same signature and result as :func:`fftconv_ref`,
+            the default).
 
     Returns:
         y: [B, C, L] in ``q.dtype``.
@@ -81,11 +91,12 @@ def fftconv_h3_ref(
     H = C // head_dim
     if H * head_dim != C or K.shape[0] != H:
         raise ValueError(f"fftconv_h3: {C} channels, head_dim={head_dim}, kernel has {K.shape[0]} heads")
+    conv = conv or fftconv_ref
     if head_dim == 1:
-        return q * fftconv_ref(k * v, K, D)
+        return q * conv(k * v, K, D)
     kh = k.reshape(Bsz, H, head_dim, 1, L)
     vh = v.reshape(Bsz, H, 1, head_dim, L)
     kv = (kh * vh).reshape(Bsz, H, head_dim * head_dim, L).transpose(1, 2)  # [B, i*j, H, L]
-    s = fftconv_ref(kv, K, D).transpose(1, 2).reshape(Bsz, H, head_dim, head_dim, L)
+    s = conv(kv, K, D).transpose(1, 2).reshape(Bsz, H, head_dim, head_dim, L)
     y = (q.reshape(Bsz, H, head_dim, 1, L) * s).sum(dim=2)  # [B, H, j, L]
     return y.reshape(Bsz, C, L)

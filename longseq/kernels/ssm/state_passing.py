@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from longseq.kernels.fftconv.reference import fftconv_ref
+from longseq.kernels.fftconv.torch_fft import fftconv_torch
 
 INTRA = ("fft", "matmul")
 
@@ -45,7 +45,7 @@ def _powers(log_dA: torch.Tensor, exponents: torch.Tensor) -> torch.Tensor:
 def _within_chunk(x: torch.Tensor, K_T: torch.Tensor, intra: str) -> torch.Tensor:
     """Causal convolution of every chunk: x [..., H, nc, T] with K_T [H, T] -> [..., H, nc, T]."""
     if intra == "fft":
-        return fftconv_ref(x.transpose(-3, -2), K_T).transpose(-3, -2)
+        return fftconv_torch(x.transpose(-3, -2), K_T).transpose(-3, -2)
     T = x.shape[-1]
     idx = torch.arange(T, device=x.device)
     lag = idx.unsqueeze(1) - idx  # [i, r] = i - r
