@@ -155,6 +155,11 @@ def check_plan() -> None:
         plan = tk.fft_plan(L)
         assert plan.n == plan.n1 * plan.n2 >= 2 * L, plan
         assert plan.n2 >= 16 and plan.rows >= 16 and plan.n1 % 32 == 0, plan
+        for dtype in (torch.float16, torch.bfloat16, torch.float32):
+            for direction in ("forward", "backward"):
+                cfg = tk.launch_config(plan, dtype, direction)
+                assert cfg.bk >= 16 and plan.n1 % cfg.bk == 0, (plan, cfg)
+                assert cfg.num_warps in (1, 2, 4, 8, 16) and cfg.num_stages >= 1, (plan, cfg)
     _expect_value_error(lambda: tk.fft_plan(0), "length")
 
 
@@ -179,7 +184,8 @@ def _expect_value_error(fn: Callable[[], object], match: str) -> None:
         raise AssertionError(f"no ValueError ({match})")
 
 
-# small shapes: L=1, odd, non-powers of two, one FFT block (N=512) and two (N=1024); fp32 and fp16
+# small shapes: L=1, odd, non-powers of two, one FFT block (N=512) and two (N=1024); fp32 and fp16;
+# one row per program for the long plans
 CPU_CASES: dict[str, Callable[[], None]] = {
     "h3-L1-hd1-fp32": partial(check_h3, 2, 4, 1, 1, 1, torch.float32),
     "h3-L37-hd2-fp32": partial(check_h3, 2, 4, 37, 2, 37, torch.float32),
@@ -187,6 +193,10 @@ CPU_CASES: dict[str, Callable[[], None]] = {
     "h3-L300-hd2-fp32": partial(check_h3, 2, 4, 300, 2, 300, torch.float32),
     "h3-L16-hd1-fp16": partial(check_h3, 2, 4, 16, 1, 16, torch.float16),
     "h3-L257-hd2-fp16": partial(check_h3, 2, 4, 257, 2, 257, torch.float16),
+    # the larger plans with their own launch parameters (BK 16): N = 4096, 8192, 16384 (512 x 32)
+    "h3-L2000-hd2-fp32": partial(check_h3, 1, 2, 2000, 2, 2000, torch.float32, 5),
+    "h3-L3000-hd1-fp16": partial(check_h3, 1, 1, 3000, 1, 3000, torch.float16, 6),
+    "h3-L5000-hd1-fp16": partial(check_h3, 1, 1, 5000, 1, 5000, torch.float16, 4),
     "h3-L45-short-kernel": partial(check_h3, 1, 2, 45, 1, 15, torch.float32, 3),
     "h3-L45-long-kernel": partial(check_h3, 1, 2, 45, 1, 54, torch.float32, 3),
     "plain-2d": partial(check_plain, ()),

@@ -95,9 +95,11 @@ def _registers(ptx: str, arch: int) -> tuple[int | None, int | None]:
     return (int(regs.group(1)) if regs else None), (int(spill.group(1)) if spill else None)
 
 
-def compile_plan(plan: KernelPlan, registers: bool = True) -> dict[str, Any]:
-    """Compile ``plan`` for its architecture; returns the plan's fields plus ``shared_bytes``,
-    ``shared_limit``, ``fits``, ``num_warps`` and (``registers``) ``registers`` / ``spill_bytes``."""
+def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -> dict[str, Any]:
+    """Compile ``plan`` for its architecture with its launch parameters (``config``: a
+    :class:`~longseq.kernels.fftconv.triton.LaunchConfig` to try instead of the one the
+    dispatcher uses); returns the plan's fields plus ``shared_bytes``, ``shared_limit``, ``fits``,
+    ``num_warps``, ``num_stages``, ``bk`` and (``registers``) ``registers`` / ``spill_bytes``."""
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
@@ -106,12 +108,13 @@ def compile_plan(plan: KernelPlan, registers: bool = True) -> dict[str, Any]:
 
     dtype = getattr(torch, plan.dtype)
     fp = kt.fft_plan(plan.length)
+    cfg = config or kt.launch_config(fp, dtype, plan.direction)
     _, dot, prec = kt._dot_config(dtype)
     fn = kt._fftconv_h3_fwd_kernel if plan.direction == "forward" else kt._fftconv_h3_bwd_kernel
     io = {torch.float16: "*fp16", torch.bfloat16: "*bf16", torch.float32: "*fp32"}[dtype]
     h3 = plan.op == "fftconv_h3"
     const = {"HEAD_DIM": plan.head_dim, "HAS_Q": h3, "HAS_V": h3, "N1": fp.n1, "N2": fp.n2,
-             "R": fp.rows, "BK": kt._BK, "DOT": dot, "PREC": prec}
+             "R": fp.rows, "BK": cfg.bk, "DOT": dot, "PREC": prec}
     table = "*fp16" if dot == triton.language.float16 else "*bf16" if dot == triton.language.bfloat16 else "*fp32"
     fp32_args = {"KFR", "KFI", "DSKIP", "TWC", "TWS", "DKP", "DDP"}
     grads_fp32 = plan.head_dim > 1  # dq / dk accumulate with fp32 atomics
@@ -128,9 +131,10 @@ def compile_plan(plan: KernelPlan, registers: bool = True) -> dict[str, Any]:
         else:
             sig[name] = io
     src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(k),): v for k, v in const.items()})
-    compiled = triton.compile(src, target=GPUTarget("cuda", plan.arch, 32), options={"num_warps": fp.num_warps})
+    compiled = triton.compile(src, target=GPUTarget("cuda", plan.arch, 32), options={"num_warps": cfg.num_warps, "num_stages": cfg.num_stages})
     shared = int(compiled.metadata.shared)
-    row: dict[str, Any] = {**asdict(plan), "fft_n": fp.n, "num_warps": fp.num_warps, "shared_bytes": shared,
+    row: dict[str, Any] = {**asdict(plan), "fft_n": fp.n, "num_warps": cfg.num_warps,
+                           "num_stages": cfg.num_stages, "bk": cfg.bk, "shared_bytes": shared,
                            "shared_limit": SHARED_LIMIT[plan.arch], "fits": shared <= SHARED_LIMIT[plan.arch]}
     if registers:
         row["registers"], row["spill_bytes"] = _registers(compiled.asm["ptx"], plan.arch)

@@ -42,8 +42,6 @@ from longseq.kernels.dispatch import fallback_allowed, launch_failed
 from longseq.kernels.fftconv import FUSED_MAX_LEN, triton_unsupported
 from longseq.kernels.fftconv.reference import fftconv_h3_ref, fftconv_ref
 
-# rows of the spectrum handled per loop step (a tl.dot dimension: at least 16)
-_BK = 32
 _MIN_FFT = 512
 
 
@@ -77,19 +75,56 @@ class FFTPlan:
         """Rows of the [rows, n2] signal tile that can be non-zero (n1 / 2)."""
         return self.n1 // 2
 
-    @property
-    def num_warps(self) -> int:
-        return 4 if self.n <= 4096 else 8
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    """How one kernel variant is launched: warps per program, software-pipelining stages of the
+    row-block loop (Triton's ``num_stages``) and BK, the spectrum rows per loop step (a tl.dot
+    dimension: at least 16)."""
+
+    num_warps: int
+    num_stages: int
+    bk: int
+
+
+# Chosen per (pass, 16-bit or fp32 inputs, FFT size n) by compiling every variant ahead of time
+# for sm_80 and sm_90 (longseq.kernels.fftconv.aot; table in BENCHMARKS.md): the choice with no
+# register spills on either architecture, or the fewest. Sizes not listed use _DEFAULT_LAUNCH.
+_LAUNCH: dict[tuple[str, bool, int], LaunchConfig] = {
+    ("forward", False, 16384): LaunchConfig(num_warps=8, num_stages=3, bk=16),
+    ("forward", True, 4096): LaunchConfig(num_warps=8, num_stages=3, bk=16),
+    ("backward", False, 4096): LaunchConfig(num_warps=8, num_stages=3, bk=16),
+    ("backward", False, 8192): LaunchConfig(num_warps=8, num_stages=3, bk=16),
+    ("backward", False, 16384): LaunchConfig(num_warps=8, num_stages=3, bk=16),
+}
+
+
+def _default_launch(n: int) -> LaunchConfig:
+    return LaunchConfig(num_warps=4 if n <= 4096 else 8, num_stages=3, bk=32)
+
+
+def launch_config(plan: FFTPlan, dtype: torch.dtype, direction: str) -> LaunchConfig:
+    """Launch parameters of the ``direction`` ("forward" / "backward") kernel for ``plan`` and
+    inputs of ``dtype``."""
+    wide = dtype == torch.float32
+    return _LAUNCH.get((direction, wide, plan.n), _default_launch(plan.n))
+
+
+# N2 where the N1 ~ 4 N2 rule is overridden: at N = 16384 the [*, 64] tiles of 256 x 64 need more
+# than 255 registers per thread on sm_80 (spills, see BENCHMARKS.md); 512 x 32 halves every
+# per-row-block temporary for 25% more tensor-core flops.
+_N2_BY_N = {16384: 32}
 
 
 def fft_plan(length: int) -> FFTPlan:
     """Choose N = max(512, next_pow2(2L)) and split it so that N1 ~ 4 N2 (stage 2 and the first
-    inverse stage cost ~8 N * N2 flops each, stage 1 and the last ~N * N1: a small N2 is cheaper)."""
+    inverse stage cost ~8 N * N2 flops each, stage 1 and the last ~N * N1: a small N2 is cheaper),
+    or as :data:`_N2_BY_N` says (register pressure)."""
     if length < 1:
         raise ValueError(f"fftconv (triton): sequence length must be >= 1, got {length}")
     n = max(_MIN_FFT, 1 << (2 * length - 1).bit_length())
     log_n = n.bit_length() - 1
-    n2 = max(16, 1 << (log_n // 2 - 1))
+    n2 = _N2_BY_N.get(n, max(16, 1 << (log_n // 2 - 1)))
     return FFTPlan(length, n, n // n2, n2)
 
 
@@ -154,30 +189,33 @@ def _dft_rows(
 ):
     """Spectrum rows of a real tile: xd [R, N2] (dot dtype) -> (re, im) [BK, N2] fp32, scaled by 1/N.
 
-    c1, s1: [BK, R] rows of the N1-point DFT matrix; twc, tws: [BK, N2]; c2, s2: [N2, N2]."""
+    c1, s1: [BK, R] rows of the N1-point DFT matrix; twc, tws: [BK, N2]; c2, s2: [N2, N2].
+    Each pair of products accumulates in one dot (no second [BK, N2] fp32 temporary)."""
     ar = tl.dot(c1, xd, input_precision=PREC)
     ai = -tl.dot(s1, xd, input_precision=PREC)
     pr = ((ar * twc + ai * tws) * (1.0 / N1)).to(DOT)
     pi = ((ai * twc - ar * tws) * (1.0 / N1)).to(DOT)
-    xr = (tl.dot(pr, c2, input_precision=PREC) + tl.dot(pi, s2, input_precision=PREC)) * (1.0 / N2)
-    xi = (tl.dot(pi, c2, input_precision=PREC) - tl.dot(pr, s2, input_precision=PREC)) * (1.0 / N2)
+    xr = tl.dot(pi, s2, tl.dot(pr, c2, input_precision=PREC), input_precision=PREC) * (1.0 / N2)
+    xi = tl.dot(-pr, s2, tl.dot(pi, c2, input_precision=PREC), input_precision=PREC) * (1.0 / N2)
     return xr, xi
 
 
 @triton.jit
 def _idft_rows(
-    yr, yi, c1t, s1t, twc, tws, c2, s2, N2: tl.constexpr, DOT: tl.constexpr, PREC: tl.constexpr
+    acc, yr, yi, c1t, s1t, twc, tws, c2, s2, N2: tl.constexpr, DOT: tl.constexpr, PREC: tl.constexpr
 ):
-    """Contribution of spectrum rows (yr, yi) [BK, N2] to the real signal tile [R, N2], times 1/N2.
+    """acc [R, N2] plus the contribution of spectrum rows (yr, yi) [BK, N2] to the real signal
+    tile, times 1/N2 (the caller multiplies the sum by N2).
 
-    c1t, s1t: [R, BK] columns of the N1-point DFT matrix; the caller multiplies the sum by N2."""
+    c1t, s1t: [R, BK] columns of the N1-point DFT matrix. The products accumulate into acc inside
+    the dots: no [R, N2] temporary."""
     yrd = yr.to(DOT)
     yid = yi.to(DOT)
-    br = tl.dot(yrd, c2, input_precision=PREC) - tl.dot(yid, s2, input_precision=PREC)
-    bi = tl.dot(yid, c2, input_precision=PREC) + tl.dot(yrd, s2, input_precision=PREC)
+    br = tl.dot(-yid, s2, tl.dot(yrd, c2, input_precision=PREC), input_precision=PREC)
+    bi = tl.dot(yrd, s2, tl.dot(yid, c2, input_precision=PREC), input_precision=PREC)
     pr = ((br * twc - bi * tws) * (1.0 / N2)).to(DOT)
-    pi = ((bi * twc + br * tws) * (1.0 / N2)).to(DOT)
-    return tl.dot(c1t, pr, input_precision=PREC) - tl.dot(s1t, pi, input_precision=PREC)
+    npi = ((-bi * twc - br * tws) * (1.0 / N2)).to(DOT)
+    return tl.dot(s1t, npi, tl.dot(c1t, pr, acc, input_precision=PREC), input_precision=PREC)
 
 
 @triton.jit
@@ -208,11 +246,13 @@ def _fftconv_h3_fwd_kernel(
     DOT: tl.constexpr,
     PREC: tl.constexpr,
 ):
-    """y[b, h*HEAD_DIM + j] = sum_i q_i * (K_h * (k_i v_j) + D_h k_i v_j); program (b*H + h, j)."""
+    """y[b, h*HEAD_DIM + j] = sum_i q_i * (K_h * (k_i v_j) + D_h k_i v_j); program (h*B + b, j)."""
     pid = tl.program_id(0)
     j = tl.program_id(1)
-    b = pid // H
-    h = pid % H
+    # batch fastest: the B programs of one head are adjacent, so its spectrum is read from L2
+    nb = tl.num_programs(0) // H
+    h = pid // nb
+    b = pid % nb
     row0 = (b * C + h * HEAD_DIM).to(tl.int64) * L
     offs = tl.arange(0, R)[:, None] * N2 + tl.arange(0, N2)[None, :]
     mask = offs < L
@@ -242,8 +282,8 @@ def _fftconv_h3_fwd_kernel(
             kfr = tl.load(KFR + kf)
             kfi = tl.load(KFI + kf)
             xr, xi = _dft_rows(xd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
-            s += _idft_rows(
-                xr * kfr - xi * kfi, xr * kfi + xi * kfr, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC
+            s = _idft_rows(
+                s, xr * kfr - xi * kfi, xr * kfi + xi * kfr, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC
             )
         s = s * N2 + d * x
         if HAS_Q:
@@ -287,7 +327,7 @@ def _fftconv_h3_bwd_kernel(
     DOT: tl.constexpr,
     PREC: tl.constexpr,
 ):
-    """Gradients for program (b*H + h, j), with x_i = k_i v_j, ds_i = q_i dy_j, s_i = K*x_i + D x_i:
+    """Gradients for program (h*B + b, j), with x_i = k_i v_j, ds_i = q_i dy_j, s_i = K*x_i + D x_i:
 
     dq_i += dy_j s_i;  dx_i = K (*) ds_i + D ds_i (anti-causal);  dk_i += dx_i v_j;
     dv_j = sum_i dx_i k_i;  dK partial[b, h*HEAD_DIM + j, l] = sum_i sum_t ds_i[t] x_i[t - l];
@@ -295,8 +335,10 @@ def _fftconv_h3_bwd_kernel(
     With HEAD_DIM > 1 several programs add into dq_i / dk_i (fp32 atomics)."""
     pid = tl.program_id(0)
     j = tl.program_id(1)
-    b = pid // H
-    h = pid % H
+    # batch fastest: the B programs of one head are adjacent, so its spectrum is read from L2
+    nb = tl.num_programs(0) // H
+    h = pid // nb
+    b = pid % nb
     row0 = (b * C + h * HEAD_DIM).to(tl.int64) * L
     offs = tl.arange(0, R)[:, None] * N2 + tl.arange(0, N2)[None, :]
     mask = offs < L
@@ -338,7 +380,8 @@ def _fftconv_h3_bwd_kernel(
             xr, xi = _dft_rows(xd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
             gr, gi = _dft_rows(dsd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
             if HAS_Q:
-                s += _idft_rows(
+                s = _idft_rows(
+                    s,
                     xr * kfr - xi * kfi,
                     xr * kfi + xi * kfr,
                     c1t,
@@ -352,13 +395,13 @@ def _fftconv_h3_bwd_kernel(
                     PREC,
                 )
             # ds (*) K: spectrum DS * conj(KF)
-            dx += _idft_rows(
-                gr * kfr + gi * kfi, gi * kfr - gr * kfi, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC
+            dx = _idft_rows(
+                dx, gr * kfr + gi * kfi, gi * kfr - gr * kfi, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC
             )
             # ds (*) x: spectrum DS * conj(X); both carry 1/N, the inverse wants one
             pr = (gr * xr + gi * xi) * nn
             pim = (gi * xr - gr * xi) * nn
-            dkern += _idft_rows(pr, pim, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC)
+            dkern = _idft_rows(dkern, pr, pim, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC)
         dx = dx * N2 + d * ds
         dd += tl.sum(ds * x, axis=0)
         dki = dx
@@ -415,6 +458,7 @@ def _launch(q, k, v, dy, kfr, kfi, D, head_dim, plan):
     Bsz, C, L = k.shape
     H = C // head_dim
     table_dtype, dot, prec = _dot_config(k.dtype)
+    cfg = launch_config(plan, k.dtype, "forward" if dy is None else "backward")
     tables = _dft_tables(plan, table_dtype, k.device)
     q_arg = k if q is None else q
     v_arg = k if v is None else v
@@ -425,10 +469,11 @@ def _launch(q, k, v, dy, kfr, kfi, D, head_dim, plan):
         "N1": plan.n1,
         "N2": plan.n2,
         "R": plan.rows,
-        "BK": _BK,
+        "BK": cfg.bk,
         "DOT": dot,
         "PREC": prec,
-        "num_warps": plan.num_warps,
+        "num_warps": cfg.num_warps,
+        "num_stages": cfg.num_stages,
     }
     grid = (Bsz * H, head_dim)
     if dy is None:
@@ -553,8 +598,10 @@ def fftconv_triton(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = No
 __all__ = [
     "FUSED_MAX_LEN",
     "FFTPlan",
+    "LaunchConfig",
     "fft_plan",
     "fftconv_h3_triton",
     "fftconv_triton",
     "kernel_spectrum",
+    "launch_config",
 ]
