@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import longseq
 from longseq.cli import main
 from longseq.evaluation import ngram
-from longseq.evaluation.ngram import discount, ngram_bits
+from longseq.models.ngram import discount, ngram_bits
 from tests.cli_run import error_line, train_in_process
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from longseq.evaluation.ngram import ngram_bits
-from longseq.evaluation.ngram_predict import fit_kneser_ney
+from longseq.models.kneser_ney import fit_kneser_ney
+from longseq.models.ngram import ngram_bits
 
 
 @pytest.mark.parametrize(("vocab", "order"), [(5, 4), (300, 8)], ids=["exact", "hashed"])

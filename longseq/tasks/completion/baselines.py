@@ -7,7 +7,7 @@ and by the same metrics as the runs:
   training files, e.g. ``}`` in Go;
 - ``previous-line``: the cut file's last non-blank line before the cut, repeated;
 - ``ngram``: greedy decoding from an interpolated Kneser–Ney n-gram
-  (:mod:`longseq.evaluation.ngram_predict`) counted on the training files as the first run
+  (:mod:`longseq.models.kneser_ney`) counted on the training files as the first run
   streams them (its tokenizer, headers and eos), with the same forced whitespace as the models.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from longseq.evaluation.ngram_predict import KneserNey, fit_kneser_ney
+from longseq.models.kneser_ney import KneserNey, fit_kneser_ney
 from longseq.plugins.modality import Tokenizer
 from longseq.tasks.completion.context import CutPoint, Prompt, RepoFile, RepoStream
 from longseq.tasks.completion.decode import allowed_tokens

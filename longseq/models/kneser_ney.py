@@ -1,6 +1,6 @@
 """Next-token distributions from the interpolated Kneser–Ney n-gram of :mod:`.ngram`.
 
-:func:`~longseq.evaluation.ngram.ngram_bits` scores held-out streams and keeps one or two orders'
+:func:`~longseq.models.ngram.ngram_bits` scores held-out streams and keeps one or two orders'
 tables at a time. A generator (the n-gram baseline of ``longseq complete``) instead asks for
 ``p(w | context)`` over the whole vocabulary, one token after another, so :func:`fit_kneser_ney`
 keeps every order's tables (raw counts at each order, continuation counts below the top one),
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from longseq.evaluation.ngram import (
+from longseq.models.ngram import (
     MAX_ORDER,
     _base,
     _exact_table,
