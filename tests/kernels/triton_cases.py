@@ -197,6 +197,8 @@ CPU_CASES: dict[str, Callable[[], None]] = {
     "h3-L2000-hd2-fp32": partial(check_h3, 1, 2, 2000, 2, 2000, torch.float32, 5),
     "h3-L3000-hd1-fp16": partial(check_h3, 1, 1, 3000, 1, 3000, torch.float16, 6),
     "h3-L5000-hd1-fp16": partial(check_h3, 1, 1, 5000, 1, 5000, torch.float16, 4),
+    # bf16: the interpreter runs fp32 DFT tables, but the kernel spectrum is stored in bf16
+    "h3-L300-hd1-bf16": partial(check_h3, 2, 2, 300, 1, 300, torch.bfloat16, 9),
     "h3-L45-short-kernel": partial(check_h3, 1, 2, 45, 1, 15, torch.float32, 3),
     "h3-L45-long-kernel": partial(check_h3, 1, 2, 45, 1, 54, torch.float32, 3),
     "plain-2d": partial(check_plain, ()),

@@ -116,7 +116,8 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
     const = {"HEAD_DIM": plan.head_dim, "HAS_Q": h3, "HAS_V": h3, "N1": fp.n1, "N2": fp.n2,
              "R": fp.rows, "BK": cfg.bk, "DOT": dot, "PREC": prec}
     table = "*fp16" if dot == triton.language.float16 else "*bf16" if dot == triton.language.bfloat16 else "*fp32"
-    fp32_args = {"KFR", "KFI", "DSKIP", "TWC", "TWS", "DKP", "DDP"}
+    spec = {torch.float16: "*fp16", torch.bfloat16: "*bf16", torch.float32: "*fp32"}[kt.spectrum_dtype(dtype)]
+    fp32_args = {"KSC", "DSKIP", "TWC", "TWS", "DKP", "DDP"}
     grads_fp32 = plan.head_dim > 1  # dq / dk accumulate with fp32 atomics
     sig: dict[str, str] = {}
     for name in fn.arg_names:
@@ -128,6 +129,8 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
             sig[name] = "*fp32"
         elif name in ("C1", "S1", "C2", "S2"):
             sig[name] = table
+        elif name in ("KFR", "KFI"):
+            sig[name] = spec
         else:
             sig[name] = io
     src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(k),): v for k, v in const.items()})

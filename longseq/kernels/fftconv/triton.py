@@ -164,13 +164,44 @@ def _dot_config(dtype: torch.dtype) -> tuple[torch.dtype, tl.dtype, str]:
     return torch.float32, tl.float32, "tf32x3"
 
 
-def kernel_spectrum(K: torch.Tensor, plan: FFTPlan) -> tuple[torch.Tensor, torch.Tensor]:
-    """DFT of the causal kernel in the block layout: K: [H, Lk] -> (re, im): [H, n1, n2] fp32,
-    entry [k1, k2] = DFT_n(K[:, :L])[k1 + n1*k2]. Taps past L are dropped (they never reach y)."""
+def spectrum_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Storage dtype of the kernel spectrum for inputs of ``dtype``: the input's own 16-bit type
+    (half the bytes of fp32), fp32 for fp32 inputs."""
+    return dtype if dtype in (torch.float16, torch.bfloat16) else torch.float32
+
+
+def kernel_spectrum(
+    K: torch.Tensor, plan: FFTPlan, dtype: torch.dtype = torch.float32
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Half the DFT of the causal kernel in the block layout, scaled per head:
+    K: [H, Lk] -> (re, im) [H, n1/2 + 1, n2] in ``dtype``, scale [H] fp32.
+
+    Entry [k1, k2] = DFT_n(K[:, :L])[k1 + n1*k2] / scale[h] for k1 <= n1/2; the rows above are
+    conjugate mirrors (a real kernel's DFT is Hermitian: entry [n1 - k1, n2 - 1 - k2] is the
+    conjugate of [k1, k2] for 0 < k1 < n1/2), which the kernels read instead. scale[h] is the
+    power of two at or above max |re|, |im| of the head, so the stored values lie in [-1, 1] (no
+    fp16 overflow) and the rescaling is exact. Taps past L are dropped (they never reach y)."""
     with torch.autocast(device_type=K.device.type, enabled=False):
         spec = torch.fft.fft(K[:, : plan.length].float(), n=plan.n)
-    spec = spec.reshape(K.shape[0], plan.n2, plan.n1).transpose(1, 2)
-    return spec.real.contiguous(), spec.imag.contiguous()
+    spec = spec.reshape(K.shape[0], plan.n2, plan.n1).transpose(1, 2)[:, : plan.n1 // 2 + 1]
+    peak = torch.maximum(spec.real.abs().amax(dim=(1, 2)), spec.imag.abs().amax(dim=(1, 2)))
+    scale = torch.exp2(torch.ceil(torch.log2(peak.clamp_min(2.0**-100))))
+    spec = spec / scale[:, None, None]
+    return spec.real.to(dtype).contiguous(), spec.imag.to(dtype).contiguous(), scale.contiguous()
+
+
+@triton.jit
+def _load_spectrum(KFR, KFI, KSC, h, rk, rn, N1: tl.constexpr, N2: tl.constexpr):
+    """Rows rk [BK] of head h's kernel spectrum (re, im) [BK, N2] fp32 from the stored half:
+    rows above N1/2 are read as the conjugate of row N1 - k1, columns reversed."""
+    mirror = rk > N1 // 2
+    krow = tl.where(mirror, N1 - rk, rk)
+    kcol = tl.where(mirror[:, None], N2 - 1 - rn[None, :], rn[None, :])
+    kf = h * ((N1 // 2 + 1) * N2) + krow[:, None] * N2 + kcol
+    sc = tl.load(KSC + h)
+    kfr = tl.load(KFR + kf).to(tl.float32) * sc
+    kfi = tl.load(KFI + kf).to(tl.float32) * sc
+    return kfr, tl.where(mirror[:, None], -kfi, kfi)
 
 
 @triton.jit
@@ -226,6 +257,7 @@ def _fftconv_h3_fwd_kernel(
     Y,
     KFR,
     KFI,
+    KSC,
     DSKIP,
     C1,
     S1,
@@ -278,9 +310,7 @@ def _fftconv_h3_fwd_kernel(
             s1t = tl.load(S1 + rr[:, None] * N1 + rk[None, :])
             twc = tl.load(TWC + rk[:, None] * N2 + rn[None, :])
             tws = tl.load(TWS + rk[:, None] * N2 + rn[None, :])
-            kf = h * (N1 * N2) + rk[:, None] * N2 + rn[None, :]
-            kfr = tl.load(KFR + kf)
-            kfi = tl.load(KFI + kf)
+            kfr, kfi = _load_spectrum(KFR, KFI, KSC, h, rk, rn, N1, N2)
             xr, xi = _dft_rows(xd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
             s = _idft_rows(
                 s, xr * kfr - xi * kfi, xr * kfi + xi * kfr, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC
@@ -307,6 +337,7 @@ def _fftconv_h3_bwd_kernel(
     DDP,
     KFR,
     KFI,
+    KSC,
     DSKIP,
     C1,
     S1,
@@ -374,9 +405,7 @@ def _fftconv_h3_bwd_kernel(
             s1t = tl.load(S1 + rr[:, None] * N1 + rk[None, :])
             twc = tl.load(TWC + rk[:, None] * N2 + rn[None, :])
             tws = tl.load(TWS + rk[:, None] * N2 + rn[None, :])
-            kf = h * (N1 * N2) + rk[:, None] * N2 + rn[None, :]
-            kfr = tl.load(KFR + kf)
-            kfi = tl.load(KFI + kf)
+            kfr, kfi = _load_spectrum(KFR, KFI, KSC, h, rk, rn, N1, N2)
             xr, xi = _dft_rows(xd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
             gr, gi = _dft_rows(dsd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
             if HAS_Q:
@@ -453,8 +482,9 @@ def _check(
         )
 
 
-def _launch(q, k, v, dy, kfr, kfi, D, head_dim, plan):
-    """Run the forward (dy is None) or the backward kernel on contiguous [B, C, L] tensors."""
+def _launch(q, k, v, dy, spec, D, head_dim, plan):
+    """Run the forward (dy is None) or the backward kernel on contiguous [B, C, L] tensors;
+    spec: the (re, im, scale) of :func:`kernel_spectrum`."""
     Bsz, C, L = k.shape
     H = C // head_dim
     table_dtype, dot, prec = _dot_config(k.dtype)
@@ -478,7 +508,7 @@ def _launch(q, k, v, dy, kfr, kfi, D, head_dim, plan):
     grid = (Bsz * H, head_dim)
     if dy is None:
         y = _empty_like(k)
-        _fftconv_h3_fwd_kernel[grid](q_arg, k, v_arg, y, kfr, kfi, D, *tables, L, C, H, **meta)
+        _fftconv_h3_fwd_kernel[grid](q_arg, k, v_arg, y, *spec, D, *tables, L, C, H, **meta)
         return y
 
     # with head_dim > 1 several programs add into dq / dk rows: fp32 buffers, zeroed
@@ -493,7 +523,7 @@ def _launch(q, k, v, dy, kfr, kfi, D, head_dim, plan):
     dkern = _empty((Bsz, C, L), k.device)
     dskip = _empty((Bsz * C,), k.device)
     _fftconv_h3_bwd_kernel[grid](
-        q_arg, k, v_arg, dy, dq, dk, dv, dkern, dskip, kfr, kfi, D, *tables, L, C, H, **meta
+        q_arg, k, v_arg, dy, dq, dk, dv, dkern, dskip, *spec, D, *tables, L, C, H, **meta
     )
     dkern = dkern.view(Bsz, H, head_dim, L).sum(dim=(0, 2))
     dskip = dskip.view(Bsz, H, head_dim).sum(dim=(0, 2))
@@ -507,18 +537,20 @@ class _FFTConvH3Fn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, K, D, head_dim):  # type: ignore[override]
         plan = fft_plan(k.shape[-1])
-        kfr, kfi = kernel_spectrum(K, plan)
+        kfr, kfi, ksc = kernel_spectrum(K, plan, spectrum_dtype(k.dtype))
         Dc = D.float().contiguous()
-        ctx.save_for_backward(q, k, v, kfr, kfi, Dc, K, D)
+        ctx.save_for_backward(q, k, v, kfr, kfi, ksc, Dc, K, D)
         ctx.meta = (plan, head_dim, K.shape, K.dtype, D.dtype)
-        return _launch(q, k, v, None, kfr, kfi, Dc, head_dim, plan)
+        return _launch(q, k, v, None, (kfr, kfi, ksc), Dc, head_dim, plan)
 
     @staticmethod
     def backward(ctx, dy):  # type: ignore[override]
-        q, k, v, kfr, kfi, Dc, K, D = ctx.saved_tensors
+        q, k, v, kfr, kfi, ksc, Dc, K, D = ctx.saved_tensors
         plan, head_dim, K_shape, K_dtype, D_dtype = ctx.meta
         try:
-            dq, dk, dv, dkern, dskip = _launch(q, k, v, dy.contiguous(), kfr, kfi, Dc, head_dim, plan)
+            dq, dk, dv, dkern, dskip = _launch(
+                q, k, v, dy.contiguous(), (kfr, kfi, ksc), Dc, head_dim, plan
+            )
         except Exception as exc:  # out of resources, compile or driver error: never a crash mid-run
             if not fallback_allowed():
                 raise
@@ -604,4 +636,5 @@ __all__ = [
     "fftconv_triton",
     "kernel_spectrum",
     "launch_config",
+    "spectrum_dtype",
 ]
