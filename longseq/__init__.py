@@ -20,7 +20,7 @@ _LAZY = {
     "ModelConfig": "longseq.models",
     "SamplingConfig": "longseq.models",
     "generate": "longseq.models",
-    "TASKS": "longseq.plugins",
+    "TASKS": "longseq.tasks.registry",
     "MODALITIES": "longseq.plugins",
     "load": "longseq.runs",
     "Loaded": "longseq.runs",

@@ -298,7 +298,8 @@ def list_plugins() -> None:
     """
     import logging
 
-    from longseq.plugins import MODALITIES, TASKS
+    from longseq.plugins import MODALITIES
+    from longseq.tasks.registry import TASKS
 
     # Failures are rows of the table; the registry's log lines would only repeat them.
     logging.getLogger("longseq.plugins.registry").setLevel(logging.ERROR)

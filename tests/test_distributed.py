@@ -252,10 +252,10 @@ def slurm_task(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def _trainer(tmp_path: Path, *overrides: str) -> Any:
-    from longseq.train import _build_trainer
+    from longseq.training.trainer import build_trainer
 
     config = to_train_config(compose([*BASE, "trainer.strategy=ddp", *overrides]))
-    return _build_trainer(config, tmp_path / "run", resumed=False)
+    return build_trainer(config, tmp_path / "run", resumed=False)
 
 
 def test_slurm_environment_is_detected_from_srun_variables(tmp_path: Path, slurm_task) -> None:

@@ -20,6 +20,8 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from longseq.errors import ConfigError
+
 __all__ = ["ConfigError", "explain_compose_error", "group_options"]
 
 SCHEMA_SUFFIX = "_schema"
@@ -27,10 +29,6 @@ SCHEMA_SUFFIX = "_schema"
 
 CONFIG_NAME = "train"
 """The primary config (``train.yaml``) every composition starts from."""
-
-
-class ConfigError(ValueError):
-    """A config that cannot be used; the message is one line naming the key, value or file."""
 
 
 def group_options(group: str) -> list[str]:

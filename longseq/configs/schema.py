@@ -28,10 +28,8 @@ from omegaconf import MISSING
 
 from longseq.configs.diagnose import SCHEMA_SUFFIX
 from longseq.models.config import ModelConfig
-from longseq.tasks.classification.config import ClassificationDataConfig
-from longseq.tasks.lm.config import LMDataConfig
+from longseq.tasks.builtin import BUILTIN_TASKS
 from longseq.tasks.optim import OptimConfig
-from longseq.tasks.synthetic.config import SyntheticDataConfig
 
 __all__ = [
     "DATA_SCHEMAS",
@@ -50,17 +48,14 @@ SCHEMA_NAME = "train_schema"
 """Name of :class:`TrainConfig` in hydra's ConfigStore; the primary config extends it."""
 
 
-DATA_SCHEMAS: dict[str, type] = {
-    "synthetic": SyntheticDataConfig,
-    "lm": LMDataConfig,
-    "classification": ClassificationDataConfig,
-}
-"""``data/<name>.yaml`` -> the dataclass its values are checked against (``<name>_schema``)."""
+DATA_SCHEMAS: dict[str, type] = {task.data_group: task.data_config for task in BUILTIN_TASKS}
+"""``data/<name>.yaml`` -> the dataclass its values are checked against (``<name>_schema``): each
+built-in task's ``data_group`` and ``data_config`` (:mod:`longseq.tasks.builtin`)."""
 
 
 @dataclass
 class TaskConfig:
-    """Which objective to train: a name in :data:`longseq.plugins.TASKS`."""
+    """Which objective to train: a name in :data:`longseq.tasks.registry.TASKS`."""
 
     name: str = "synthetic"
 

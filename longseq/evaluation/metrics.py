@@ -22,7 +22,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from longseq.plugins import TASKS
 from longseq.runs import RUN_CONFIG, RunError, load
 from longseq.tasks import IGNORE_INDEX
 from longseq.train import ConfigError, compose_run
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 
     from longseq.configs.schema import TrainConfig
     from longseq.plugins.modality import Tokenizer
-    from longseq.plugins.registry import TaskData
+    from longseq.tasks.contract import TaskData
     from longseq.runs import Loaded
 
 __all__ = [
@@ -263,13 +262,12 @@ def _task_data(config: TrainConfig, loaded: Loaded) -> TaskData:
             "task.name=classification: eval measures next-token loss; a classification run's "
             "test metrics are in its metrics.json"
         )
-    if name == "lm":
-        from longseq.tasks.lm.datamodule import build_lm_data
-
-        return build_lm_data(config, tokenizer=loaded.tokenizer)
     from longseq.tasks.lm.corpus import tokenizer_digest
+    from longseq.training.task_data import build_task_data
 
-    data = TASKS.get(name)(config)
+    if name == "lm":
+        return build_task_data(config, tokenizer=loaded.tokenizer)
+    data = build_task_data(config)
     if data.tokenizer is not None and (
         loaded.tokenizer is None
         or tokenizer_digest(data.tokenizer) != tokenizer_digest(loaded.tokenizer)

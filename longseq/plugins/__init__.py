@@ -1,34 +1,27 @@
-"""Plugins: the registries of named components and the built-in entries.
+"""Plugins: modalities (how files become documents and token ids) and their registry.
 
-``TASKS`` maps a task name (``task.name`` in the config) to a :class:`TaskBuilder`;
 ``MODALITIES`` maps a modality name to a class following
-:class:`longseq.plugins.modality.Modality`. Other packages add entries through the
-``longseq.tasks`` and ``longseq.modalities`` entry-point groups; see
-:mod:`longseq.plugins.registry`.
+:class:`longseq.plugins.modality.Modality`; other packages add entries through the
+``longseq.modalities`` entry-point group (see :mod:`longseq.plugins.registry`). Tasks have their
+own registry, :data:`longseq.tasks.registry.TASKS`.
 """
 
 from __future__ import annotations
 
-# Imported for its effect: it registers the built-in tasks.
+# Imported for its effect: it declares the built-in modalities.
 from longseq.plugins import builtin as builtin
 from longseq.plugins.registry import (
     MODALITIES,
-    TASKS,
     PluginLoadFailure,
     Registry,
     RegistryEntry,
-    TaskBuilder,
-    TaskData,
     UnknownNameError,
 )
 
 __all__ = [
     "MODALITIES",
-    "TASKS",
     "PluginLoadFailure",
     "Registry",
     "RegistryEntry",
-    "TaskBuilder",
-    "TaskData",
     "UnknownNameError",
 ]

@@ -1,10 +1,11 @@
-"""Typed registries of named components (tasks, modalities), built in or from other packages.
+"""Typed registries of named components (modalities here, tasks in :mod:`longseq.tasks.registry`),
+built in or from other packages.
 
 Built-in components register with the :meth:`Registry.register` decorator in a module that is
 imported explicitly. Other distributions declare an entry point in the registry's group, e.g.::
 
-    [project.entry-points."longseq.tasks"]
-    my_task = "my_package.tasks:build_my_task"
+    [project.entry-points."longseq.modalities"]
+    my_modality = "my_package.modality:MyModality"
 
 The entry point's name is the registered name and the object it points at is the entry. Entry
 points are discovered on the first lookup and each one is imported only when it is asked for, so
@@ -19,27 +20,19 @@ import functools
 import importlib
 import inspect
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 if TYPE_CHECKING:
-    from lightning import LightningDataModule, LightningModule
-    from torch import nn
-
-    from longseq.configs.schema import TrainConfig
-    from longseq.plugins.modality import Modality, Tokenizer
-    from longseq.tasks.optim import OptimConfig
+    from longseq.plugins.modality import Modality
 
 __all__ = [
     "MODALITIES",
-    "TASKS",
     "PluginLoadFailure",
     "Registry",
     "RegistryEntry",
-    "TaskBuilder",
-    "TaskData",
     "UnknownNameError",
     "build_modality",
     "missing_modality",
@@ -107,7 +100,7 @@ def _distribution_name(ep: metadata.EntryPoint) -> str | None:
 
 
 class Registry(Generic[T]):
-    """Named components of one kind, e.g. ``Registry[TaskBuilder]("task", "longseq.tasks")``.
+    """Named components of one kind, e.g. ``Registry[Task]("task", "longseq.tasks")``.
 
     Args:
         kind: what the entries are, used in messages ("task", "modality").
@@ -126,17 +119,22 @@ class Registry(Generic[T]):
         self._clashes: list[PluginLoadFailure] = []
         self._discovered = entry_point_group is None
 
-    def register(self, name: str) -> Callable[[T], T]:
+    def register(self, name: str, origin: str | None = None) -> Callable[[T], T]:
         """Decorator registering the decorated object under ``name``; returns it unchanged.
+
+        ``origin``: the module to report the entry as coming from; by default the module that
+        defines the object (for an instance, its class's module).
 
         Raises:
             ValueError: ``name`` is empty or already registered.
         """
 
         def decorator(obj: T) -> T:
-            module = inspect.getmodule(obj)
-            origin = module.__name__ if module is not None else type(obj).__module__
-            self._add(RegistryEntry(name, obj, origin, _owning_distribution(origin)))
+            where = origin
+            if where is None:
+                module = inspect.getmodule(obj)
+                where = module.__name__ if module is not None else type(obj).__module__
+            self._add(RegistryEntry(name, obj, where, _owning_distribution(where)))
             return obj
 
         return decorator
@@ -307,40 +305,6 @@ def _owning_distribution(module: str) -> str | None:
 def _packages_distributions() -> dict[str, list[str]]:
     # Scanning every installed distribution is slow; the answer does not change in a process.
     return dict(metadata.packages_distributions())
-
-
-class TaskData(NamedTuple):
-    """What a task builder returns: the Lightning data module, the vocabulary it needs and, for
-    tasks on user files, the tokenizer (saved with the run as ``run_dir/tokenizer/``).
-
-    ``make_module(model, optim)`` builds the Lightning module that trains the language model
-    ``model``; ``None`` means next-token training (:class:`longseq.tasks.lm_module.
-    SequenceLMTask`). A module with a ``save_head(run_dir)`` method saves its extra weights.
-
-    ``documents`` names each split's documents (``{"train": [{"name", "sha256"}, ...], "val":
-    ..., "test": ...}``) when the task splits user files by document; the run saves it as
-    ``run_dir/documents.json`` so later evaluations know which files it trained on.
-    """
-
-    datamodule: LightningDataModule
-    vocab_size: int
-    tokenizer: Tokenizer | None = None
-    make_module: Callable[[nn.Module, OptimConfig], LightningModule] | None = None
-    documents: Mapping[str, Sequence[Mapping[str, str]]] | None = None
-
-
-class TaskBuilder(Protocol):
-    """Builds a task's data from the composed, validated training config.
-
-    A third-party task is a callable with this signature, registered under the
-    ``longseq.tasks`` entry-point group and chosen with ``task.name=<entry point name>``.
-    """
-
-    def __call__(self, cfg: TrainConfig) -> TaskData: ...
-
-
-TASKS: Registry[TaskBuilder] = Registry("task", entry_point_group="longseq.tasks")
-"""Training tasks by name; the built-in ones live in :mod:`longseq.plugins.builtin`."""
 
 
 MODALITIES: Registry[type[Modality]] = Registry("modality", entry_point_group="longseq.modalities")

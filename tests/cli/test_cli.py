@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 
 import longseq.train
 from longseq.cli import main
+from longseq.training.trainer import run_stage
 
 
 def _invoke(*args: str) -> Result:
@@ -137,8 +138,8 @@ def test_lightning_interrupt_exit_becomes_keyboard_interrupt() -> None:
         raise SystemExit(1)  # what Lightning does after a Ctrl-C
 
     with pytest.raises(KeyboardInterrupt):
-        longseq.train._run_stage(Interrupted(), stage)  # type: ignore[arg-type]
+        run_stage(Interrupted(), stage)  # type: ignore[arg-type]
 
     Interrupted.interrupted = False
     with pytest.raises(SystemExit):
-        longseq.train._run_stage(Interrupted(), stage)  # type: ignore[arg-type]
+        run_stage(Interrupted(), stage)  # type: ignore[arg-type]

@@ -137,10 +137,10 @@ def test_compose_errors_are_config_errors(override: str, expected: str) -> None:
 def test_max_time_reaches_lightnings_timer(tmp_path: Path, value: str, seconds: float) -> None:
     from lightning.pytorch.callbacks import Timer
 
-    from longseq.train import _build_trainer
+    from longseq.training.trainer import build_trainer
 
     config = to_train_config(compose([f"trainer.max_time={value}", "trainer.max_epochs=-1"]))
-    trainer = _build_trainer(config, tmp_path / "run", resumed=False)
+    trainer = build_trainer(config, tmp_path / "run", resumed=False)
     timers = [cb for cb in trainer.callbacks if isinstance(cb, Timer)]
     assert len(timers) == 1 and timers[0]._duration == seconds
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from longseq.plugins import MODALITIES, TASKS, Registry, UnknownNameError
+from longseq.plugins import MODALITIES, Registry, UnknownNameError
+from longseq.tasks.registry import TASKS
 
 
 def _registry_with(*names: str) -> Registry[int]:
@@ -68,7 +69,7 @@ def test_unknown_name_without_close_match_still_lists_valid_names() -> None:
 
 def test_builtin_synthetic_task_is_registered_with_its_origin() -> None:
     entry = TASKS.entry("synthetic")
-    assert entry.origin == "longseq.plugins.builtin"
+    assert entry.origin == "longseq.tasks.builtin"
     assert entry.distribution == "longseq"
     assert "synthetic" in TASKS.names()
 

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import lightning
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from longseq.errors import ConfigError
 from longseq.models import LanguageModel
-from longseq.plugins.modality import DataError, Document, Tokenizer
-from longseq.plugins.registry import TaskData, build_modality
+from longseq.plugins.modality import DataError, Document, Modality, Tokenizer
 from longseq.tasks.classification.config import ClassificationDataConfig
+from longseq.tasks.contract import TaskData
 from longseq.tasks.lm.corpus import held_out_count, read_all, split_documents
 from longseq.tasks.optim import OptimConfig
 from longseq.tasks.sampling import EpochShuffleSampler
-
-if TYPE_CHECKING:
-    from longseq.configs.schema import TrainConfig
 
 __all__ = ["ClassificationDataModule", "Examples", "build_classification_data", "make_examples"]
 
@@ -121,21 +120,30 @@ def _labelled(documents: list[Document]) -> list[Document]:
     return documents
 
 
-def build_classification_data(cfg: TrainConfig) -> TaskData:
-    """The ``classification`` task's data, tokenizer and Lightning module factory from ``cfg``.
+def build_classification_data(
+    modality: Modality | None,
+    data: ClassificationDataConfig,
+    *,
+    modality_options: Mapping[str, Any],
+    tokenizer: Tokenizer | None = None,
+) -> TaskData:
+    """The ``classification`` task's data, tokenizer and Lightning module factory: the labelled
+    documents ``modality`` reads from ``data.path``. ``modality_options`` (what the modality was
+    built from) are not needed: examples are built in memory, with no cache to key.
 
     Raises:
-        ConfigError: the modality options are invalid.
+        ConfigError: there is no modality, or a ``tokenizer`` is given (the classes and the
+            tokenizer are fitted together on the training documents).
         DataError: missing files, unlabelled documents, fewer than two classes.
     """
-    from longseq.configs.diagnose import ConfigError
     from longseq.tasks.classification.module import ClassificationTask
 
-    data: ClassificationDataConfig = cfg.data
-    try:
-        modality = build_modality(cfg.modality)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+    if modality is None:
+        raise ConfigError(
+            "task 'classification' reads its files through a modality; choose one with modality="
+        )
+    if tokenizer is not None:
+        raise ConfigError("task 'classification' fits its own tokenizer; it cannot take a run's")
     documents = _labelled(read_all(modality, data.path, "data.path"))
     n_val = 0 if data.val_path else held_out_count(data.val_fraction, len(documents))
     n_test = 0 if data.test_path else held_out_count(data.test_fraction, len(documents))

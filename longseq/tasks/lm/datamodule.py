@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import mmap
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import lightning
 import numpy as np
@@ -23,16 +23,14 @@ import torch
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from longseq.plugins.modality import DataError, Tokenizer, TokenWindows
-from longseq.plugins.registry import TaskData, build_modality
+from longseq.errors import ConfigError
+from longseq.plugins.modality import DataError, Modality, Tokenizer, TokenWindows
 from longseq.tasks import IGNORE_INDEX
+from longseq.tasks.contract import TaskData
 from longseq.tasks.lm.config import LMDataConfig
 from longseq.tasks.lm.corpus import prepare_corpus, tokenizer_digest
 from longseq.tasks.lm.windows import EPOCH_SPAN, prepare_windows
 from longseq.tasks.sampling import EpochShuffleSampler
-
-if TYPE_CHECKING:
-    from longseq.configs.schema import TrainConfig
 
 __all__ = [
     "EpochWindowSampler",
@@ -241,32 +239,35 @@ class LMDataModule(lightning.LightningDataModule):
         return self._loader("test", shuffle=False)
 
 
-def build_lm_data(cfg: TrainConfig, tokenizer: Tokenizer | None = None) -> TaskData:
-    """The ``lm`` task: corpus (cached), tokenizer and data module from ``cfg``.
+def build_lm_data(
+    modality: Modality | None,
+    data: LMDataConfig,
+    *,
+    modality_options: Mapping[str, Any],
+    tokenizer: Tokenizer | None = None,
+) -> TaskData:
+    """The ``lm`` task: corpus (cached), tokenizer and data module of the files ``data.path``
+    names, read by ``modality`` (built from ``modality_options``, which key the token cache).
 
     ``tokenizer``: encode with this one (a trained run's, for evaluation) instead of the one the
     modality fits on the training documents.
 
     Raises:
-        ConfigError: ``data`` is not the ``lm`` data group, the modality is missing/invalid,
+        ConfigError: ``data`` is not the ``lm`` data group, there is no modality,
             ``data.sampling=random_windows`` with a modality that has no random access, or with
             a ``tokenizer`` other than the modality's own (random windows encode themselves).
         DataError: the files cannot be read into a corpus (one line naming the path).
     """
-    from longseq.configs.diagnose import ConfigError
-
-    if not isinstance(cfg.data, LMDataConfig):
+    if not isinstance(data, LMDataConfig):
         raise ConfigError(
-            f"task 'lm' needs data=lm, not the options of {type(cfg.data).__name__}; "
+            f"task 'lm' needs data=lm, not the options of {type(data).__name__}; "
             "add data=lm (and modality=<name>) or use an experiment preset"
         )
-    try:
-        modality = build_modality(cfg.modality)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
-    if cfg.data.sampling == "random_windows":
+    if modality is None:
+        raise ConfigError("task 'lm' reads its files through a modality; choose one with modality=")
+    if data.sampling == "random_windows":
         try:
-            windows = prepare_windows(modality, cfg.data)
+            windows = prepare_windows(modality, data)
         except DataError:
             raise
         except ValueError as exc:
@@ -282,10 +283,10 @@ def build_lm_data(cfg: TrainConfig, tokenizer: Tokenizer | None = None) -> TaskD
         splits: Mapping[str, np.ndarray | TokenWindows] = windows.windows
         documents = None
     else:
-        corpus = prepare_corpus(modality, cfg.modality, cfg.data, tokenizer)
+        corpus = prepare_corpus(modality, modality_options, data, tokenizer)
         tokenizer = corpus.tokenizer
         splits = corpus.splits
         documents = corpus.documents
     pad_id = int(getattr(tokenizer, "pad_id", tokenizer.eos_id))
-    datamodule = LMDataModule(splits, cfg.data, pad_id)
+    datamodule = LMDataModule(splits, data, pad_id)
     return TaskData(datamodule, tokenizer.vocab_size, tokenizer, documents=documents)
