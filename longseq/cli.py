@@ -1,23 +1,27 @@
-"""The ``longseq`` command: parse, compose the config, hand off, report errors as one line.
-
-Exit codes: 0 success; 1 a training run failed otherwise; 2 a usage or config error (one
-``error: ...`` line on stderr, no traceback); 130 interrupted with Ctrl-C.
-"""
+"""The ``longseq`` command: parse, compose the config, hand off, report errors as one line
+(exit codes in :mod:`longseq.cli_common`)."""
 
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 from omegaconf import OmegaConf
 
-from longseq.cli_threads import set_threads, threads_option
+from longseq.cli_common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    fail,
+    pick_device,
+    set_threads,
+    threads_option,
+)
+from longseq.messages import one_line
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -26,10 +30,6 @@ if TYPE_CHECKING:
     from longseq.runs import Loaded
 
 __all__ = ["main"]
-
-EXIT_USAGE = 2
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 _OVERRIDES_HELP = (
     "OVERRIDES are hydra overrides: group=option (model=hyena, "
@@ -60,14 +60,9 @@ def _default_run_dir(name: str) -> Path:
         return Path(inherited)
     launched = any(int(os.environ.get(v, "1") or 1) > 1 for v in ("WORLD_SIZE", "SLURM_NTASKS"))
     if launched:
-        _fail("several processes were launched (torchrun/srun): give them one --run-dir")
+        fail("several processes were launched (torchrun/srun): give them one --run-dir")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{name.replace('/', '-')}-{stamp}"
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 _show_warning_default = warnings.showwarning
@@ -82,7 +77,7 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     from longseq.plugins.modality_helpers import DataWarning
 
     if issubclass(category, (DamagedFileWarning, DataWarning)):
-        click.echo(f"warning: {' '.join(str(message).split())}", err=True)
+        click.echo(f"warning: {one_line(message)}", err=True)
         return
     _show_warning_default(message, category, filename, lineno, file, line)
 
@@ -95,7 +90,7 @@ def _load(overrides: Sequence[str]) -> tuple[DictConfig, TrainConfig]:
         cfg = compose(overrides)
         return cfg, to_train_config(cfg)
     except ConfigError as exc:
-        _fail(" ".join(str(exc).split()))
+        fail(exc)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -131,7 +126,7 @@ def train(run_dir: Path | None, threads: int | None, overrides: tuple[str, ...])
         if run_dir is None:
             run_dir = _default_run_dir(config.name)
         if rank == 0 and config.resume is None and (run_dir / "config.yaml").exists():
-            _fail(
+            fail(
                 f"run dir {str(run_dir)!r} already holds a run; choose another --run-dir, or add "
                 "resume=auto to continue it"
             )
@@ -147,21 +142,21 @@ def train(run_dir: Path | None, threads: int | None, overrides: tuple[str, ...])
         except (ConfigError, DataError, KeyboardInterrupt, OSError):
             raise
         except Exception as exc:
-            _fail(_training_failed(exc, run_dir, created and rank == 0), EXIT_FAILED)
+            fail(_training_failed(exc, run_dir, created and rank == 0), EXIT_FAILED)
         finally:
             if previous is None:
                 os.environ.pop(_RUN_DIR_ENV, None)
             else:
                 os.environ[_RUN_DIR_ENV] = previous
     except (ConfigError, DataError) as exc:
-        _fail(" ".join(str(exc).split()))
+        fail(exc)
     except KeyboardInterrupt:
         left = run_dir is not None and (run_dir / "checkpoints" / "last.ckpt").exists()
         where = f"; continue with: longseq train --run-dir {run_dir} <same overrides> resume=auto"
-        _fail(f"interrupted{where if left else ''}", EXIT_INTERRUPTED)
+        fail(f"interrupted{where if left else ''}", EXIT_INTERRUPTED)
     except OSError as exc:
-        _fail(
-            f"{' '.join(str(exc).split())} (the checkpoints already in {run_dir}/checkpoints are "
+        fail(
+            f"{exc} (the checkpoints already in {run_dir}/checkpoints are "
             "intact; resume=auto continues from the last one)"
         )
     if rank != 0:
@@ -179,7 +174,7 @@ def _training_failed(exc: Exception, run_dir: Path, remove: bool) -> str:
     to continue."""
     import shutil
 
-    reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+    reason = one_line(f"{type(exc).__name__}: {exc}")
     checkpoints = run_dir / "checkpoints"
     if remove and not any(checkpoints.glob("*.ckpt")):
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -228,16 +223,13 @@ def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_ne
              output: Path | None, device: str, cuda_graph: bool, threads: int | None) -> None:
     """Continue a prompt with the model trained in RUN_DIR (prefill, then cached decoding)."""
     if (prompt is None) == (prompt_file is None):
-        _fail("give exactly one of --prompt TEXT or --prompt-file PATH")
+        fail("give exactly one of --prompt TEXT or --prompt-file PATH")
     import torch
 
     set_threads(threads)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        _fail("--device cuda: no CUDA device is available here")
+    device = pick_device(device)
     if cuda_graph and device != "cuda":
-        _fail("--cuda-graph needs a CUDA device (--device cuda)")
+        fail("--cuda-graph needs a CUDA device (--device cuda)")
 
     from longseq.models.generation import SamplingConfig
     from longseq.models.generation import generate as generate_ids
@@ -265,7 +257,7 @@ def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_ne
             output.write_text(f"{content}\n")
             written = output
     except (ValueError, OSError) as exc:
-        _fail(" ".join(str(exc).split()))
+        fail(exc)
     click.echo(f"wrote {written}")
 
 
@@ -300,6 +292,7 @@ def list_plugins() -> None:
 
     from longseq.plugins import MODALITIES
     from longseq.tasks.registry import TASKS
+    from longseq.reporting import aligned_table
 
     # Failures are rows of the table; the registry's log lines would only repeat them.
     logging.getLogger("longseq.plugins.registry").setLevel(logging.ERROR)
@@ -312,7 +305,7 @@ def list_plugins() -> None:
             if name in failures:
                 failure = failures[name]
                 origin = failure.distribution or "?"
-                status = "failed: " + " ".join(failure.error.split())
+                status = f"failed: {one_line(failure.error)}"
             else:
                 entry = registry.entry(name)
                 origin = f"{entry.origin} ({entry.distribution or '?'})"
@@ -323,9 +316,7 @@ def list_plugins() -> None:
             listed.append((registry.kind, clash.name, origin, f"ignored: {clash.error}"))
         # Each name's rows together, the entry that holds the name first.
         rows += sorted(listed, key=lambda row: row[1])
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+    click.echo(aligned_table(rows))
 
 
 @main.group()

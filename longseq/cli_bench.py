@@ -9,34 +9,23 @@ Registered under ``longseq bench`` in :mod:`longseq.cli`; torch loads when a com
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from longseq.cli_threads import set_threads, threads_option
+from longseq.cli_common import (
+    fail,
+    int_list,
+    missing,
+    names,
+    pick_device,
+    set_threads,
+    threads_option,
+)
 
 __all__ = ["bench_conv", "bench_generate", "bench_memory", "bench_train"]
-
-EXIT_USAGE = 2
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {' '.join(message.split())}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
-def _int_list(option: str, value: str) -> list[int]:
-    try:
-        values = [int(x) for x in value.split(",") if x.strip()]
-    except ValueError:
-        _fail(f"{option} {value!r} is not a comma-separated list of integers")
-    if not values or min(values) < 1:
-        _fail(f"{option} {value!r}: give positive integers")
-    return values
 
 
 def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,12 +60,9 @@ def _runtime(device: str, dtype: str | None, threads: int | None,
     threads set; one-line errors for a missing CUDA device or matplotlib."""
     import torch
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        _fail("--device cuda: no CUDA device is available here")
-    if png_path is not None and importlib.util.find_spec("matplotlib") is None:
-        _fail("--png needs matplotlib: pip install 'longseq[bench]' (or use --json only)")
+    device = pick_device(device)
+    if png_path is not None and (message := missing("--png", "matplotlib", "bench")):
+        fail(message)
     set_threads(threads)
     return device, getattr(torch, dtype or ("bfloat16" if device == "cuda" else "float32"))
 
@@ -88,25 +74,26 @@ def _setup(models: str, device: str, dtype: str | None, threads: int | None,
     try:
         kinds = parse_kinds(models)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(exc)
     return (kinds, *_runtime(device, dtype, threads, png_path))
 
 
 def _report(rows: list[dict[str, Any]], columns: Any, device: str, json_path: Path | None,
             png_path: Path | None, x: str, y: str, xlabel: str, title: str) -> None:
     from longseq.bench.throughput import write_png
+    from longseq.reporting import markdown_rows
 
-    _write_outputs(rows, columns, device, json_path, png_path, lambda path: write_png(
-        rows, path, x=x, y=y, xlabel=xlabel, ylabel="tokens per second", title=title))
+    _write_outputs(markdown_rows(rows, columns), rows, device, json_path, png_path,
+                   lambda path: write_png(rows, path, x=x, y=y, xlabel=xlabel,
+                                          ylabel="tokens per second", title=title))
 
 
-def _write_outputs(rows: list[dict[str, Any]], columns: Any, device: str, json_path: Path | None,
+def _write_outputs(table: str, rows: list[dict[str, Any]], device: str, json_path: Path | None,
                    png_path: Path | None, png: Callable[[Path], None]) -> None:
-    """Print the markdown table; write the JSON (rows + machine) and the PNG (``png(path)``)."""
-    from longseq.bench.throughput import format_table
+    """Print the table; write the JSON (rows + machine) and the PNG (``png(path)``)."""
     from longseq.bench.timing import environment, write_json
 
-    click.echo(format_table(rows, columns))
+    click.echo(table)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         write_json(rows, json_path, environment(device))
@@ -133,22 +120,16 @@ def bench_conv(lengths: str, batch: int, channels: int, device: str, dtype: str 
                budget: float, json_path: Path | None, png_path: Path | None) -> None:
     """Causal sequence mixing vs L: FFT conv, state passing, direct conv, SDPA (+ fused Triton on CUDA)."""
     from longseq.bench.conv import format_table, run_conv_bench, write_png
-    from longseq.bench.timing import environment, write_json
 
-    seq_lens = _int_list("--lengths", lengths)
+    seq_lens = int_list("--lengths", lengths)
     device, torch_dtype = _runtime(device, dtype, None, png_path)
     try:
         rows = run_conv_bench(seq_lens, batch=batch, channels=channels, device=device,
                               dtype=torch_dtype, repeats=repeats, time_budget_s=budget)
     except ValueError as exc:
-        _fail(str(exc))
-    click.echo(format_table(rows))
-    if json_path is not None:
-        write_json(rows, json_path, environment(device))
-        click.echo(f"wrote {json_path}")
-    if png_path is not None:
-        write_png(rows, png_path)
-        click.echo(f"wrote {png_path}")
+        fail(exc)
+    _write_outputs(format_table(rows), rows, device, json_path, png_path,
+                   lambda path: write_png(rows, path))
 
 
 def _progress(message: str) -> None:
@@ -173,17 +154,17 @@ def bench_generate(prompt_lengths: str, new_tokens: int, d_model: int, n_layer: 
     """Prefill time and decode tokens/s through the inference cache, against prompt length."""
     from longseq.bench.generation import COLUMNS, run_generate_bench
 
-    lengths = _int_list("--prompt-lengths", prompt_lengths)
+    lengths = int_list("--prompt-lengths", prompt_lengths)
     kinds, device, torch_dtype = _setup(models, device, dtype, threads, png_path)
     if cuda_graph and device != "cuda":
-        _fail("--cuda-graph needs --device cuda")
+        fail("--cuda-graph needs --device cuda")
     try:
         rows = run_generate_bench(lengths, kinds, d_model=d_model, n_layer=n_layer, batch=batch,
                                   new_tokens=new_tokens, device=device, dtype=torch_dtype,
                                   repeats=repeats, cuda_graph=cuda_graph, time_budget_s=budget,
                                   seed=seed, progress=_progress)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(exc)
     from longseq.bench.timing import environment
 
     env = environment(device)
@@ -207,14 +188,14 @@ def bench_train(lengths: str, d_model: int, n_layer: int, models: str, batch: in
     """Training tokens/s (forward, backward, AdamW step) against sequence length."""
     from longseq.bench.training import COLUMNS, run_train_bench
 
-    seq_lens = _int_list("--lengths", lengths)
+    seq_lens = int_list("--lengths", lengths)
     kinds, device, torch_dtype = _setup(models, device, dtype, threads, png_path)
     try:
         rows = run_train_bench(seq_lens, kinds, d_model=d_model, n_layer=n_layer, batch=batch,
                                device=device, dtype=torch_dtype, repeats=repeats,
                                time_budget_s=budget, seed=seed, progress=_progress)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(exc)
     _report(rows, COLUMNS, device, json_path, png_path, "seq_len", "train_tokens_per_s",
             "sequence length (tokens)", f"training (d_model {d_model}, {n_layer} layers)")
 
@@ -252,17 +233,19 @@ def bench_memory(lengths: str, kind: str, modes: str, full_max_len: int | None, 
     import os
 
     from longseq.bench.memory import COLUMNS, run_memory_bench, write_memory_png
+    from longseq.reporting import markdown_rows
 
-    seq_lens = _int_list("--lengths", lengths)
+    seq_lens = int_list("--lengths", lengths)
     device, _ = _runtime(device, None, None, png_path)
     if threads is not None:
         os.environ["OMP_NUM_THREADS"] = str(threads)  # read by each measuring process
-    mode_list = [m.strip() for m in modes.split(",") if m.strip()]
+    mode_list = names(modes)
     try:
         rows = run_memory_bench(seq_lens, kind, mode_list, d_model=d_model, n_layer=n_layer, batch=batch,
                                 vocab=vocab, device=device, repeats=repeats, full_max_len=full_max_len,
                                 time_budget_s=budget, seed=seed, progress=_progress)
     except ValueError as exc:
-        _fail(f"--modes / --lengths: {exc}")
+        fail(f"--modes / --lengths: {exc}")
     title = f"training step, {kind} d_model {d_model} x {n_layer} layers, batch {batch}"
-    _write_outputs(rows, COLUMNS, device, json_path, png_path, lambda path: write_memory_png(rows, path, title))
+    _write_outputs(markdown_rows(rows, COLUMNS), rows, device, json_path, png_path,
+                   lambda path: write_memory_png(rows, path, title))

@@ -5,15 +5,22 @@ Registered in :mod:`longseq.cli`; torch and the models are imported only when th
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from longseq.cli_threads import set_threads, threads_option
+from longseq.cli_common import (
+    fail,
+    int_list,
+    missing,
+    names,
+    pick_device,
+    set_threads,
+    threads_option,
+)
+from longseq.messages import one_line
 
 if TYPE_CHECKING:
     from longseq.plugins.code.config import CodeConfig
@@ -24,27 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["complete"]
 
-EXIT_USAGE = 2
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {' '.join(message.split())}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
-def _contexts(value: str) -> list[int]:
-    lengths: list[int] = []
-    for item in value.split(","):
-        try:
-            length = int(item.strip())
-        except ValueError:
-            _fail(f"--contexts {value!r}: {item.strip()!r} is not an integer")
-        if length < 1:
-            _fail(f"--contexts {value!r}: {length} is not a positive number of tokens")
-        lengths.append(length)
-    return lengths
-
-
 def _load_code_run(run_dir: Path, device: str) -> tuple[Loaded, CodeConfig, Tokenizer]:
     """The run, its code modality options and its tokenizer; exit 2 if it is no code run."""
     from longseq.plugins.code.modality import CodeModality
@@ -53,11 +39,11 @@ def _load_code_run(run_dir: Path, device: str) -> tuple[Loaded, CodeConfig, Toke
     try:
         loaded = load(run_dir, device=device)
     except (ValueError, OSError) as exc:
-        _fail(str(exc))
+        fail(exc)
     modality, tokenizer = loaded.modality, loaded.tokenizer
     if not isinstance(modality, CodeModality) or tokenizer is None:
         kind = modality.name if modality is not None else "synthetic (no modality)"
-        _fail(f"{run_dir}: a {kind} run, not a code run; `longseq complete` needs modality=code")
+        fail(f"{run_dir}: a {kind} run, not a code run; `longseq complete` needs modality=code")
     return loaded, modality.config, tokenizer
 
 
@@ -95,9 +81,9 @@ def _trained(
     except DataError as exc:
         if not required:
             return None
-        _fail(f"{loaded.run_dir}: the run records no documents.json (saved before that record) "
-              f"and its training files cannot be recomputed: {exc}; give --all-files to score "
-              "every file")
+        fail(f"{loaded.run_dir}: the run records no documents.json (saved before that record) "
+             f"and its training files cannot be recomputed: {exc}; give --all-files to score "
+             "every file")
     click.echo(f"note: {label}: no documents.json in the run (saved before that record); its "
                "training files were recomputed from its data.path", err=True)
     return TrainedFiles(frozenset(digests), "recomputed")
@@ -118,7 +104,7 @@ def _targets(
     if not chosen:
         why = "no file is read by every run" if not common else (
             "every file is one a run trained on; give another --repo or --all-files")
-        _fail(f"{repo}: nothing to complete: {why}")
+        fail(f"{repo}: nothing to complete: {why}")
     return chosen
 
 
@@ -128,12 +114,12 @@ BASELINES = ("most-frequent", "previous-line", "ngram")
 def _baseline_names(value: str) -> list[str]:
     if value.strip() in ("", "none"):
         return []
-    names = [item.strip() for item in value.split(",")]
-    for name in names:
+    chosen = names(value)
+    for name in chosen:
         if name not in BASELINES:
-            _fail(f"--baselines {value!r}: unknown baseline {name!r}; valid: "
-                  f"{', '.join(BASELINES)} or none")
-    return names
+            fail(f"--baselines {value!r}: unknown baseline {name!r}; valid: "
+                 f"{', '.join(BASELINES)} or none")
+    return chosen
 
 
 def _training_text(
@@ -206,10 +192,8 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
     trivial baselines scored on the same cuts. Contexts longer than a run was trained on are
     marked extrapolated (*), rows that give the runs different contexts (mixed).
     """
-    lengths = _contexts(contexts)
+    lengths = int_list("--contexts", contexts)
     baseline_names = _baseline_names(baseline_list)
-    import torch
-
     from longseq.plugins.modality import DataError
     from longseq.tasks.completion.baselines import MostFrequentLine, NgramLine, PreviousLine
     from longseq.tasks.completion.context import RepoStream, cut_points, read_repo
@@ -232,16 +216,13 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
     from longseq.tasks.lm.corpus import resolve_path
 
     set_threads(threads)
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        _fail("--device cuda: no CUDA device is available here")
+    device = pick_device(device)
     loaded_runs = [_load_code_run(run_dir, device) for run_dir in run_dirs]
     runs = [loaded for loaded, _, _ in loaded_runs]
     if repo is None:
         repo = (runs[0].config.get("data") or {}).get("path")
         if not isinstance(repo, str):
-            _fail(f"{run_dirs[0]}: config.yaml has no data.path; give --repo")
+            fail(f"{run_dirs[0]}: config.yaml has no data.path; give --repo")
     # The reader warns about skipped paths; an error line already counts them, so they are
     # shown (one line each) only when reading succeeds.
     with warnings.catch_warnings(record=True) as caught:
@@ -250,8 +231,8 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
             repo_path = resolve_path(repo)
             readings = [read_repo(repo_path, options) for _, options, _ in loaded_runs]
         except DataError as exc:
-            _fail(str(exc))
-    for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+            fail(exc)
+    for message in dict.fromkeys(one_line(w.message) for w in caught):
         click.echo(f"warning: {message}", err=True)
     labels = _labels(run_dirs)
     trained = [
@@ -266,7 +247,7 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
     if not cuts:
         what = "no non-blank line" if not (skip_trivial or min_identifiers) else (
             "no line left by --skip-trivial / --min-identifiers")
-        _fail(f"{repo}: the files to complete have {what}")
+        fail(f"{repo}: the files to complete have {what}")
     held = "all files" if all_files else "held-out files"
     click.echo(f"{len(cuts)} cut points in {len(targets)} {held} of {repo}", err=True)
     truth = true_identifiers(targets, cuts)
@@ -334,11 +315,12 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
             json_path.parent.mkdir(parents=True, exist_ok=True)
             write_json(reports, cuts, json_path, settings)
             click.echo(f"wrote {json_path}")
-        if png_path is not None and importlib.util.find_spec("matplotlib") is None:
-            click.echo("note: no PNG written: --png needs matplotlib (pip install 'longseq[bench]')")
+        unplotted = missing("--png", "matplotlib", "bench") if png_path is not None else None
+        if unplotted:
+            click.echo(f"note: no PNG written: {unplotted}")
         elif png_path is not None:
             png_path.parent.mkdir(parents=True, exist_ok=True)
             write_png(reports, png_path)
             click.echo(f"wrote {png_path}")
     except OSError as exc:
-        _fail(str(exc))
+        fail(exc)

@@ -7,28 +7,25 @@ importing this module (and ``longseq --help``) stays fast.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
-from longseq.cli_threads import set_threads, threads_option
+from longseq.cli_common import (
+    EXIT_INTERRUPTED,
+    fail,
+    missing,
+    pick_device,
+    set_threads,
+    threads_option,
+)
 
 __all__ = ["eval_command"]
-
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 _EPILOG = (
     "OVERRIDES are data.<key>=<value> or modality.<key>=<value> on top of the run's config.yaml, "
     "e.g. data.path=other.fa data.seq_len=4096 to evaluate other files or a longer context."
 )
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"error: {' '.join(message.split())}", err=True)
-    sys.exit(code)
 
 
 @click.command("eval", context_settings={"ignore_unknown_options": True}, epilog=_EPILOG)
@@ -74,7 +71,8 @@ def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: 
     its held-out data, rebuilt from its config with its own tokenizer."""
     set_threads(threads)
     if png_path is not None and curve_path is None:
-        _fail("--png plots the context curve: give --context-curve PATH.csv as well")
+        fail("--png plots the context curve: give --context-curve PATH.csv as well")
+    device = pick_device(device)
     from longseq.evaluation import (
         context_curve,
         evaluate,
@@ -88,26 +86,26 @@ def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: 
         result = evaluate(run_dir, overrides, split=split, device=device,
                           batch_size=batch_size, max_batches=max_batches)
     except (ValueError, OSError) as exc:  # RunError, ConfigError and DataError included
-        _fail(str(exc))
+        fail(exc)
     except KeyboardInterrupt:
-        _fail("interrupted", EXIT_INTERRUPTED)
+        fail("interrupted", EXIT_INTERRUPTED)
     table = format_table(result)
     extra: dict[str, object] = {}
     if baseline == "ngram":
         from longseq.evaluation.ngram import format_baseline, run_baseline
+        from longseq.reporting import aligned_table
 
         try:
             ngram = run_baseline(run_dir, overrides, split=split, tokens=result.tokens,
                                  max_order=ngram_max_order)
         except (ValueError, OSError) as exc:
-            _fail(str(exc))
+            fail(exc)
         except KeyboardInterrupt:
-            _fail("interrupted", EXIT_INTERRUPTED)
+            fail("interrupted", EXIT_INTERRUPTED)
         model_bits = result.bits_per_unit if ngram.unit != "token" else result.bits_per_token
         rows = [("model", f"{model_bits:.4f} bits per {ngram.unit}"
                  if model_bits is not None else "n/a"), *format_baseline(ngram, model_bits)]
-        width = max(len(name) for name, _ in rows)
-        table += "\n" + "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+        table += "\n" + aligned_table(rows)
         extra["baseline"] = ngram.metrics(model_bits)
     click.echo(table)
     if document_path is not None:
@@ -120,24 +118,19 @@ def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: 
             return
         click.echo(f"wrote {write_curve_csv(context_curve(result), curve_path)}")
         png = png_path if png_path is not None else curve_path.with_suffix(".png")
-        import importlib.util
-
-        if importlib.util.find_spec("matplotlib") is None:
-            click.echo(f"no {png}: the plot needs matplotlib (pip install 'longseq[bench]'); "
-                       "the CSV holds the curve", err=True)
+        if message := missing("the plot", "matplotlib", "bench"):
+            click.echo(f"note: no {png}: {message}; the CSV holds the curve", err=True)
             return
         title = f"{result.run_dir.name} ({result.split}, {result.seq_len} tokens per window)"
         click.echo(f"wrote {write_curve_png(context_curve(result, curve_buckets), png, title)}")
     except OSError as exc:
-        _fail(str(exc))
+        fail(exc)
 
 
 def _document_curve(run_dir: Path, overrides: tuple[str, ...], split: str, device: str,
                     batch_size: int | None, max_documents: int | None, buckets: int,
                     path: Path) -> None:
     """Write the loss by distance from the document start: CSV (every offset) and PNG."""
-    import importlib.util
-
     from longseq.evaluation.document_curve import (
         document_curve,
         run_document_losses,
@@ -149,18 +142,18 @@ def _document_curve(run_dir: Path, overrides: tuple[str, ...], split: str, devic
         losses = run_document_losses(run_dir, overrides, split=split, device=device,
                                      batch_size=batch_size, max_documents=max_documents)
     except (ValueError, OSError) as exc:
-        _fail(str(exc))
+        fail(exc)
     except KeyboardInterrupt:
-        _fail("interrupted", EXIT_INTERRUPTED)
+        fail("interrupted", EXIT_INTERRUPTED)
     try:
         written = write_document_csv(document_curve(losses), path)
         click.echo(f"wrote {written} ({len(losses)} documents)")
-        if importlib.util.find_spec("matplotlib") is None:
-            click.echo(f"no {path.with_suffix('.png')}: the plot needs matplotlib "
-                       "(pip install 'longseq[bench]'); the CSV holds the curve", err=True)
+        if message := missing("the plot", "matplotlib", "bench"):
+            click.echo(f"note: no {path.with_suffix('.png')}: {message}; the CSV holds the curve",
+                       err=True)
             return
         title = f"{run_dir.name} ({split}, {len(losses)} documents)"
         png = write_document_png(document_curve(losses, buckets), path.with_suffix(".png"), title)
         click.echo(f"wrote {png}")
     except OSError as exc:
-        _fail(str(exc))
+        fail(exc)

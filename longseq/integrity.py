@@ -23,6 +23,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from longseq.messages import one_line
+
 __all__ = [
     "CHECKPOINT_DIGEST_KEY",
     "DamagedFileWarning",
@@ -30,7 +32,6 @@ __all__ = [
     "checkpoint_problem",
     "file_problem",
     "file_record",
-    "one_line",
     "sha256_file",
     "short_reason",
 ]
@@ -43,11 +44,6 @@ _CHUNK = 1 << 22
 
 class DamagedFileWarning(UserWarning):
     """A damaged file that longseq did not use and worked around (skipped or rebuilt)."""
-
-
-def one_line(exc: BaseException | str) -> str:
-    """``exc``'s message with every run of whitespace made one space."""
-    return " ".join(str(exc).split())
 
 
 def short_reason(exc: BaseException, limit: int = 240) -> str:

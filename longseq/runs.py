@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from longseq.messages import one_line
+
 if TYPE_CHECKING:
     import torch
 
@@ -93,10 +95,6 @@ class Loaded:
     def vocab_size(self) -> int:
         """The model's vocabulary size (ids ``0 .. vocab_size - 1``)."""
         return int(self.model.config.vocab_size)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 def _recorded_names(run_dir: Path) -> list[str]:
@@ -234,7 +232,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
             training = recorded.get(TRAINING_KEY)
             source = training.get("modality") if isinstance(training, dict) else None
             missing = missing_modality(str(options.get("name")), source)
-            raise RunError(f"{run_dir / RUN_CONFIG}: {missing or _one_line(exc)}") from None
+            raise RunError(f"{run_dir / RUN_CONFIG}: {missing or one_line(exc)}") from None
         tokenizer_dir = run_dir / TOKENIZER_DIR
         if not tokenizer_dir.is_dir():
             raise RunError(f"{tokenizer_dir}: no tokenizer directory for this {options.get('name')} run")
@@ -254,7 +252,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
             f"{weights}: damaged, not a safetensors file ({_short(exc)}); {_RESTORE}"
         ) from None
     except (ValueError, RuntimeError, OSError) as exc:
-        raise RunError(f"{_one_line(exc)}; {_RESTORE}") from None
+        raise RunError(f"{one_line(exc)}; {_RESTORE}") from None
     if tokenizer is not None and tokenizer.vocab_size > model.config.vocab_size:
         raise RunError(
             f"{run_dir}: the tokenizer has {tokenizer.vocab_size} ids but the model only "
@@ -311,7 +309,7 @@ def encode_prompt(loaded: Loaded, content: Any) -> list[int]:
         try:
             ids = [int(i) for i in loaded.tokenizer.encode(content)]
         except ValueError as exc:  # DataError included
-            raise RunError(f"cannot encode the prompt: {_one_line(exc)}") from None
+            raise RunError(f"cannot encode the prompt: {one_line(exc)}") from None
     if not ids:
         raise RunError("the prompt encodes to no tokens; give at least one symbol")
     return ids

@@ -39,6 +39,7 @@ from longseq.kernels.fftconv import FUSED_MAX_LEN, fused_max_len
 from longseq.kernels.fftconv.reference import fftconv_h3_ref, fftconv_ref
 from longseq.kernels.ssm.reference import s4d_discretize_ref, s4d_kernel_ref
 from longseq.kernels.ssm.state_passing import state_passing_conv
+from longseq.reporting import cell, markdown_table
 
 DEFAULT_LENGTHS = tuple(2**p for p in range(8, 17))  # 256 .. 64K
 CPU_METHODS = ("fft", "fft_with_kernel", "direct", "sdpa", "state_passing", "chunked_scan")
@@ -276,23 +277,16 @@ def _ratios(
     }
 
 
-def _fmt(x: float | None, spec: str) -> str:
-    return "-" if x is None else format(x, spec)
-
-
 def format_table(rows: Sequence[dict]) -> str:
     """Markdown table: L, method, ms, speedup vs SDPA and FFT, GB/s, % of copy bandwidth, note."""
-    lines = [
-        "| L | method | ms | x vs SDPA | x vs FFT | GB/s | % copy BW | note |",
-        "|---:|---|---:|---:|---:|---:|---:|---|",
-    ]
+    header = ["L", "method", "ms", "x vs SDPA", "x vs FFT", "GB/s", "% copy BW", "note"]
+    cells = []
     for r in rows:
         frac = None if r["frac_of_copy_bw"] is None else 100 * r["frac_of_copy_bw"]
-        lines.append(
-            f"| {r['L']} | {r['method']} | {_fmt(r['ms'], '.3g')} | {_fmt(r['speedup_vs_sdpa'], '.3g')} | "
-            f"{_fmt(r['speedup_vs_fft'], '.3g')} | {_fmt(r['GBps'], '.3g')} | {_fmt(frac, '.2g')} | {r['note']} |"
-        )
-    return "\n".join(lines)
+        numbers = [r["ms"], r["speedup_vs_sdpa"], r["speedup_vs_fft"], r["GBps"]]
+        cells.append([str(r["L"]), r["method"], *(cell(x, ".3g") for x in numbers),
+                      cell(frac, ".2g"), r["note"]])
+    return markdown_table(header, cells, [True, False, True, True, True, True, True, False])
 
 
 def write_png(

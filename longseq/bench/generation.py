@@ -34,10 +34,11 @@ import torch
 
 from longseq.bench.floor import copy_bandwidth, step_bytes
 from longseq.bench.lm_models import BENCH_KINDS, bench_model, model_record
-from longseq.bench.throughput import Column, add_ratios, predicted_s
+from longseq.bench.throughput import add_ratios, predicted_s
 from longseq.bench.timing import autocast, sync
 from longseq.models.cache import InferenceCache
 from longseq.models.lm import LanguageModel
+from longseq.reporting import Column
 
 __all__ = ["COLUMNS", "DEFAULT_PROMPT_LENGTHS", "run_generate_bench"]
 

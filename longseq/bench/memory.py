@@ -30,6 +30,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from longseq.reporting import png
+
 __all__ = ["COLUMNS", "DEFAULT_SEQ_LENS", "MODES", "run_memory_bench", "write_memory_png"]
 
 DEFAULT_SEQ_LENS = (16384, 65536, 262144, 1048576)
@@ -152,26 +154,20 @@ def _add_ratios(rows: list[dict[str, Any]]) -> None:
 
 def write_memory_png(rows: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
     """Two log-x panels, peak memory and time per token against L, one line per mode."""
-    from longseq.bench.throughput import pyplot
-
-    matplotlib, plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for key, ax, label in ((("peak_memory_gb"), axes[0], "peak memory (GB)"),
-                           (("us_per_token"), axes[1], "time per token (us)")):
-        for mode in dict.fromkeys(r["mode"] for r in rows):
-            pts = [(r["seq_len"], r[key]) for r in rows if r["mode"] == mode and r.get(key) is not None]
-            if pts:
-                ax.plot(*zip(*pts), marker="o", label=mode)
-        ax.set(xscale="log", yscale="log", xlabel="sequence length (tokens)", ylabel=label)
-        ax.set_xticks(sorted({r["seq_len"] for r in rows}))
-        ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with png(path, panels=2, figsize=(11, 4.2), title=title) as (matplotlib, axes):
+        for key, ax, label in (("peak_memory_gb", axes[0], "peak memory (GB)"),
+                               ("us_per_token", axes[1], "time per token (us)")):
+            for mode in dict.fromkeys(r["mode"] for r in rows):
+                pts = [(r["seq_len"], r[key]) for r in rows
+                       if r["mode"] == mode and r.get(key) is not None]
+                if pts:
+                    ax.plot(*zip(*pts), marker="o", label=mode)
+            ax.set(xscale="log", yscale="log", xlabel="sequence length (tokens)", ylabel=label)
+            ax.set_xticks(sorted({r["seq_len"] for r in rows}))
+            ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """What the tokens-per-second benchmarks (``bench generate``, ``bench train``) share: the ratio
 column against a baseline model measured in the same run, skipping a point predicted to blow the
-time budget, a markdown table and a log-log PNG."""
+time budget, and a log-log PNG (the table is :func:`longseq.reporting.markdown_rows`)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Column", "add_ratios", "format_table", "predicted_s", "pyplot", "write_png"]
+from longseq.reporting import png
 
-# (header, row key, format spec); a None value prints as "-"
-Column = tuple[str, str, str]
+__all__ = ["add_ratios", "predicted_s", "write_png"]
 
 
 def predicted_s(last: tuple[int, float] | None, length: int, exponent: float) -> float | None:
@@ -32,41 +31,6 @@ def add_ratios(rows: list[dict[str, Any]], value: str, length: str, baseline: st
         r[f"x_vs_{baseline}"] = r[value] / b if r[value] and b else None
 
 
-def _fmt(x: Any, spec: str) -> str:
-    if x is None:
-        return "-"
-    return format(x, spec) if spec else str(x)
-
-
-def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> str:
-    """Markdown table with one line per row."""
-    lines = [
-        "| " + " | ".join(h for h, _, _ in columns) + " |",
-        "|" + "|".join("---" if not spec else "---:" for _, _, spec in columns) + "|",
-    ]
-    for r in rows:
-        lines.append("| " + " | ".join(_fmt(r.get(key), spec) for _, key, spec in columns) + " |")
-    return "\n".join(lines)
-
-
-def pyplot() -> tuple[Any, Any]:
-    """(matplotlib, matplotlib.pyplot) on the Agg backend.
-
-    Raises:
-        RuntimeError: matplotlib is not installed (the ``bench`` extra).
-    """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:
-        raise RuntimeError(
-            "writing the PNG needs matplotlib: pip install 'longseq[bench]' (or write --json only)"
-        ) from err
-    return matplotlib, plt
-
-
 def write_png(
     rows: Sequence[dict[str, Any]],
     path: str | Path,
@@ -80,21 +44,17 @@ def write_png(
     """Log-log plot of ``y`` against ``x``, one line per value of ``series``. Needs matplotlib.
 
     Raises:
-        RuntimeError: matplotlib is not installed (the ``bench`` extra).
+        MissingDependency: matplotlib is not installed (the ``bench`` extra).
     """
-    matplotlib, plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name in dict.fromkeys(r[series] for r in rows):
-        pts = [(r[x], r[y]) for r in rows if r[series] == name and r.get(y) is not None]
-        if pts:
-            ax.plot(*zip(*pts), marker="o", label=name)
-    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
-    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=2))
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set_xticks(sorted({r[x] for r in rows}))
-    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with png(path) as (matplotlib, ax):
+        for name in dict.fromkeys(r[series] for r in rows):
+            pts = [(r[x], r[y]) for r in rows if r[series] == name and r.get(y) is not None]
+            if pts:
+                ax.plot(*zip(*pts), marker="o", label=name)
+        ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=2))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xticks(sorted({r[x] for r in rows}))
+        ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()

@@ -22,9 +22,10 @@ import torch
 from torch.nn import functional as F
 
 from longseq.bench.lm_models import BENCH_KINDS, bench_model, model_record
-from longseq.bench.throughput import Column, add_ratios, predicted_s
+from longseq.bench.throughput import add_ratios, predicted_s
 from longseq.bench.timing import autocast, sync
 from longseq.models.lm import LanguageModel
+from longseq.reporting import Column
 
 __all__ = ["COLUMNS", "DEFAULT_SEQ_LENS", "run_train_bench"]
 

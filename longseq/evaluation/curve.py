@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from longseq.reporting import png
+
 if TYPE_CHECKING:
     from longseq.evaluation.metrics import EvalResult
 
@@ -83,25 +85,15 @@ def write_curve_png(points: Sequence[CurvePoint], path: str | Path, title: str =
     geometric middle of its positions). Needs matplotlib (the ``bench`` extra).
 
     Raises:
-        ImportError: matplotlib is not installed.
+        MissingDependency: matplotlib is not installed.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     shown = [p for p in points if p.count]
     x = [math.sqrt((p.start + 1) * p.end) for p in shown]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(x, [p.bits for p in shown], marker="." if len(shown) <= 64 else None)
-    ax.set_xscale("log")
-    ax.set_xlabel("tokens read (position in window + 1)")
-    ax.set_ylabel("bits per token")
-    ax.set_title(title or "loss against position")
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    with png(path) as (_, ax):
+        ax.plot(x, [p.bits for p in shown], marker="." if len(shown) <= 64 else None)
+        ax.set_xscale("log")
+        ax.set_xlabel("tokens read (position in window + 1)")
+        ax.set_ylabel("bits per token")
+        ax.set_title(title or "loss against position")
+        ax.grid(True, which="both", alpha=0.3)
+    return Path(path)

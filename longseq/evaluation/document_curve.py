@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from longseq.evaluation.metrics import token_losses
+from longseq.reporting import png
 from longseq.tasks import IGNORE_INDEX
 
 __all__ = [
@@ -161,30 +162,21 @@ def write_document_csv(points: Sequence[DocumentPoint], path: str | Path) -> Pat
 
 def write_document_png(points: Sequence[DocumentPoint], path: str | Path, title: str = "") -> Path:
     """Bits per token against the tokens of the document read (``offset + 1``, log axis) with
-    the 95% band. Needs matplotlib (the ``bench`` extra)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    the 95% band. Needs matplotlib (the ``bench`` extra): else
+    :class:`~longseq.messages.MissingDependency`."""
     shown = [p for p in points if p.count]
     x = [math.sqrt((p.start + 1) * p.end) for p in shown]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(x, [p.bits for p in shown], marker="." if len(shown) <= 64 else None)
-    ax.fill_between(x, [p.low / _LN2 for p in shown], [p.high / _LN2 for p in shown], alpha=0.3,
-                    label="95% band (documents resampled)")
-    ax.set_xscale("log")
-    ax.set_xlabel("tokens of the document read (offset from its start + 1)")
-    ax.set_ylabel("bits per token")
-    ax.set_title(title or "loss by distance from the document start")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    with png(path) as (_, ax):
+        ax.plot(x, [p.bits for p in shown], marker="." if len(shown) <= 64 else None)
+        ax.fill_between(x, [p.low / _LN2 for p in shown], [p.high / _LN2 for p in shown],
+                        alpha=0.3, label="95% band (documents resampled)")
+        ax.set_xscale("log")
+        ax.set_xlabel("tokens of the document read (offset from its start + 1)")
+        ax.set_ylabel("bits per token")
+        ax.set_title(title or "loss by distance from the document start")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    return Path(path)
 
 
 def run_document_losses(
@@ -205,7 +197,8 @@ def run_document_losses(
             (``data.sampling=random_windows``, a synthetic task).
         RunError, DataError, ValueError: as :func:`~.metrics.evaluate`.
     """
-    from longseq.evaluation.metrics import SPLITS, _load, _run_config, _task_data, resolve_device
+    from longseq.devices import resolve_device
+    from longseq.evaluation.metrics import SPLITS, _load, _run_config, _task_data
     from longseq.runs import RunError
     from longseq.tasks.lm.datamodule import WindowDataset
     from longseq.train import ConfigError

@@ -22,6 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from longseq.devices import resolve_device
+from longseq.messages import one_line
+from longseq.reporting import aligned_table
 from longseq.runs import RUN_CONFIG, RunError, load
 from longseq.tasks import IGNORE_INDEX
 from longseq.train import ConfigError, compose_run
@@ -39,7 +42,6 @@ __all__ = [
     "EvalResult",
     "evaluate",
     "format_table",
-    "resolve_device",
     "token_losses",
     "unit_name",
     "write_json",
@@ -125,21 +127,6 @@ class EvalResult:
             out[f"bits_per_{self.unit}"] = self.bits_per_unit
             out[f"{self.unit}s"] = self.unit_tokens
         return out
-
-
-def resolve_device(name: str) -> str:
-    """``"auto"`` -> ``"cuda"`` if available else ``"cpu"``; ``"cpu"``/``"cuda"`` checked.
-
-    Raises:
-        ValueError: an unknown name, or ``cuda`` without a CUDA device.
-    """
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"device {name!r} must be cpu, cuda or auto")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda': no CUDA device is available here")
-    return name
 
 
 def unit_name(modality: Mapping[str, Any]) -> str | None:
@@ -235,7 +222,7 @@ def _load(run_dir: Path, device: str) -> Loaded:
     try:
         loaded = load(run_dir, device=device)
     except FileNotFoundError as exc:
-        raise RunError(" ".join(str(exc).split())) from None
+        raise RunError(one_line(exc)) from None
     if not loaded.config:
         raise RunError(
             f"{run_dir / RUN_CONFIG}: missing; eval rebuilds the held-out data from the run's config"
@@ -339,8 +326,7 @@ def format_table(result: EvalResult) -> str:
     if result.unit is not None and result.bits_per_unit is not None:
         rows.append((f"bits per {result.unit}",
                      f"{result.bits_per_unit:.4f} ({result.unit_tokens:,} {result.unit}s)"))
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+    return aligned_table(rows)
 
 
 def _count(n: int, noun: str) -> str:

@@ -25,6 +25,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from longseq.messages import one_line
 from longseq.plugins.modality import DataError
 
 if TYPE_CHECKING:
@@ -70,8 +71,7 @@ class ModalityDefaults:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            reason = " ".join(str(exc).split())
-            raise DataError(f"{path}: cannot read the prompt ({reason})") from None
+            raise DataError(f"{path}: cannot read the prompt ({one_line(exc)})") from None
         return prompt_from_text(self, text)
 
     def fingerprint(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from longseq.messages import one_line
 from longseq.plugins.modality import DataError
 
 __all__ = [
@@ -191,8 +192,7 @@ def load_vocabulary(
     try:
         spec = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        reason = " ".join(str(exc).split())
-        raise DataError(f"{path}: cannot read the tokenizer ({reason})") from None
+        raise DataError(f"{path}: cannot read the tokenizer ({one_line(exc)})") from None
     if not isinstance(spec, dict) or spec.get("type") != kind:
         raise DataError(f"{path}: not a {kind!r} tokenizer")
     tokens = spec.get("tokens")

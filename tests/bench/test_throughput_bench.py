@@ -12,9 +12,10 @@ from click.testing import CliRunner
 
 from longseq.bench.generation import run_generate_bench
 from longseq.bench.lm_models import BENCH_KINDS, bench_model, parameter_counts, parse_kinds
-from longseq.bench.throughput import add_ratios, format_table, predicted_s
+from longseq.bench.throughput import add_ratios, predicted_s
 from longseq.bench.training import run_train_bench
 from longseq.cli import main
+from longseq.reporting import markdown_rows
 
 TINY = {"d_model": 32, "n_layer": 2, "repeats": 1}
 
@@ -93,7 +94,7 @@ def test_parse_kinds_and_helpers() -> None:
     rows = [{"kind": "transformer", "L": 1, "v": 2.0}, {"kind": "h3", "L": 1, "v": 6.0}, {"kind": "h3", "L": 2, "v": None}]
     add_ratios(rows, "v", "L", "transformer")
     assert [r["x_vs_transformer"] for r in rows] == [1.0, 3.0, None]
-    table = format_table(rows, [("model", "kind", ""), ("v", "v", ".1f")])
+    table = markdown_rows(rows, [("model", "kind", ""), ("v", "v", ".1f")])
     assert table.splitlines()[-1] == "| h3 | - |"
 
 

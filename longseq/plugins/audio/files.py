@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from longseq.messages import one_line
 from longseq.plugins.modality import DataError
 
 # The one error policy of every modality, re-exported where it used to live.
@@ -23,10 +24,6 @@ __all__ = [
 
 AUDIO_SUFFIXES: frozenset[str] = frozenset({".wav", ".flac", ".ogg"})
 """File suffixes read from directories."""
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
@@ -59,7 +56,7 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     # soundfile raises LibsndfileError (a RuntimeError) for formats it cannot parse.
     except (RuntimeError, OSError, ValueError, TypeError) as exc:
-        raise DataError(f"{path}: not a readable WAV/FLAC/OGG file: {_one_line(exc)}") from None
+        raise DataError(f"{path}: not a readable WAV/FLAC/OGG file: {one_line(exc)}") from None
     if data.shape[0] == 0:
         raise DataError(f"{path}: audio file holds no samples")
     mono = data.mean(axis=1, dtype=np.float32)

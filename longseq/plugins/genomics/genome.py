@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from longseq.integrity import DamagedFileWarning
+from longseq.messages import one_line
 from longseq.plugins.genomics.fasta_index import build_fasta_index
-from longseq.plugins.genomics.readers import is_gzip, one_line, sniff_format
+from longseq.plugins.genomics.readers import is_gzip, sniff_format
 from longseq.plugins.genomics.sequence import reverse_complement
 from longseq.plugins.genomics.tokenizer import DNATokenizer
 from longseq.plugins.modality import DataError

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from longseq.messages import one_line
 from longseq.plugins.genomics.genome import GenomeWindows, IndexedGenome
 from longseq.plugins.genomics.labels import labelled_intervals
 from longseq.plugins.genomics.readers import (
     FORMATS,
     SUFFIXES,
     ErrorPolicy,
-    one_line,
     read_sequences,
 )
 from longseq.plugins.genomics.sequence import FASTA_WIDTHS, reverse_complement, write_fasta

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from longseq.messages import one_line
 from longseq.plugins.modality import DataError, Document
 
 # The one error policy of every modality, re-exported where it used to live.
@@ -28,7 +29,6 @@ __all__ = [
     "DataWarning",
     "ErrorPolicy",
     "is_gzip",
-    "one_line",
     "open_text",
     "read_sequences",
     "sniff_format",
@@ -45,11 +45,6 @@ SUFFIXES: dict[str, set[str]] = {
 _GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 4096
 _NOT_IUPAC = re.compile(r"[^ACGTURYSWKMBDHVNacgturyswkmbdhvn]")
-
-
-def one_line(text: object) -> str:
-    """``text`` with newlines and runs of blanks folded into single spaces."""
-    return " ".join(str(text).split())
 
 
 def is_gzip(path: Path) -> bool:

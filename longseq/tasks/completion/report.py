@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from longseq.reporting import markdown_table, png
 from longseq.tasks.completion.context import CutPoint
 from longseq.tasks.completion.evaluate import ContextResult
 from longseq.tasks.completion.stats import bootstrap_ci
@@ -74,7 +75,7 @@ def format_table(runs: Sequence[RunReport]) -> str:
         header += [f"{run.name} EM % (95% CI)", f"{run.name} ident % (95% CI)"]
         if run.kind == "run":
             header += [f"{run.name} ctx", f"{run.name} s"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
+    rows: list[list[str]] = []
     contexts = [r.context for r in runs[0].results] if runs else []
     notes: list[str] = []
     for i, context in enumerate(contexts):
@@ -105,13 +106,13 @@ def format_table(runs: Sequence[RunReport]) -> str:
                 f"{run.results[i].mean_context_tokens or 0:.0f})"
                 for run in runs if run.kind == "run" and not run.results[i].note)
             notes.append(f"(mixed): row {context} gives the runs different contexts: {given}")
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(cells)
     unknown = [run.name for run in runs if run.kind == "run"
                and run.results and all(r.trained_seq_len is None for r in run.results)]
     if unknown:
         notes.append(f"note: {', '.join(unknown)}: the run records no training length (saved "
                      "before that record), so extrapolated contexts are not marked")
-    return "\n".join(lines + notes)
+    return "\n".join([markdown_table(header, rows), *notes])
 
 
 def differences(runs: Sequence[RunReport]) -> list[dict[str, Any]]:
@@ -141,7 +142,7 @@ def format_differences(runs: Sequence[RunReport]) -> str:
     names = list(dict.fromkeys(r["name"] for r in rows))
     against = rows[0]["against"]
     header = ["context", *(f"{name} - {against} EM points (95% CI)" for name in names)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---:|" * len(header)]
+    table: list[list[str]] = []
     for context in dict.fromkeys(r["context"] for r in rows):
         cells = [str(context)]
         for name in names:
@@ -153,8 +154,8 @@ def format_differences(runs: Sequence[RunReport]) -> str:
             ci = r["ci"]
             span = "" if ci is None else f" ({100 * ci[0]:+.1f}..{100 * ci[1]:+.1f})"
             cells.append(f"{100 * r['difference']:+.1f}{span}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        table.append(cells)
+    return markdown_table(header, table)
 
 
 def by_file(cuts: Sequence[CutPoint], result: ContextResult) -> dict[str, dict[str, Any]]:
@@ -177,15 +178,15 @@ def format_by_file(runs: Sequence[RunReport], cuts: Sequence[CutPoint], row: int
     """Markdown table of exact match % per cut file at row ``row`` (one column per run)."""
     context = runs[0].results[row].context
     header = ["file", "cuts", *(f"{run.name} EM %" for run in runs)]
-    lines = [f"by file at context {context}:", "| " + " | ".join(header) + " |",
-             "|---|" + "---:|" * (len(header) - 1)]
     tables = [by_file(cuts, run.results[row]) for run in runs]
+    rows = []
     for name in dict.fromkeys(c.file for c in cuts):
         n = sum(1 for c in cuts if c.file == name)
         cells = [name, str(n)]
         cells += [_pct(t[name]["exact_match"]) if name in t else "n/a" for t in tables]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    table = markdown_table(header, rows, [False] + [True] * (len(header) - 1))
+    return f"by file at context {context}:\n{table}"
 
 
 def _result_json(result: ContextResult, cuts: Sequence[CutPoint]) -> dict[str, Any]:
@@ -230,46 +231,39 @@ def write_png(runs: Sequence[RunReport], path: str | Path, title: str = "next-li
     (their mean over the rows); context lengths that do not apply are left out.
 
     Raises:
-        ImportError: matplotlib is not installed (the ``bench`` extra).
+        MissingDependency: matplotlib is not installed (the ``bench`` extra).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
-    panels = (("exact_match", "next-line exact match (%)"),
-              ("identifier_accuracy", "identifier accuracy (%)"))
-    for ax, (key, label) in zip(axes, panels):
-        baselines = 0
-        for run in runs:
-            points = [r for r in run.results if not r.note and getattr(r, key) is not None]
-            if not points:
-                continue
-            y = np.array([100 * getattr(r, key) for r in points])
-            if run.kind == "baseline":
-                styles = ("--", ":", "-.")
-                ax.axhline(float(y.mean()), color="0.4", linewidth=1, label=run.name,
-                           linestyle=styles[baselines % len(styles)])
-                baselines += 1
-                continue
-            x = np.array([r.mean_context_tokens or r.context for r in points])
-            cis = [getattr(r, f"{key}_ci") or (getattr(r, key),) * 2 for r in points]
-            err = np.abs(np.array([[100 * lo for lo, _ in cis], [100 * hi for _, hi in cis]]) - y)
-            line = ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=run.name)
-            color = line.lines[0].get_color()
-            extra = [(xi, yi) for xi, yi, r in zip(x, y, points) if r.extrapolated]
-            if extra:
-                ax.plot(*zip(*extra), linestyle="none", marker="o", markersize=9,
-                        markerfacecolor="white", markeredgecolor=color)
-        ax.set(xscale="log", xlabel="context given (mean tokens; hollow: extrapolated)",
-               ylabel=label, ylim=(-2, 102))
-        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=2))
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _tokens(int(v))))
-        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with png(path, panels=2, figsize=(10, 4), title=title, sharex=True) as (matplotlib, axes):
+        panels = (("exact_match", "next-line exact match (%)"),
+                  ("identifier_accuracy", "identifier accuracy (%)"))
+        for ax, (key, label) in zip(axes, panels):
+            baselines = 0
+            for run in runs:
+                points = [r for r in run.results if not r.note and getattr(r, key) is not None]
+                if not points:
+                    continue
+                y = np.array([100 * getattr(r, key) for r in points])
+                if run.kind == "baseline":
+                    styles = ("--", ":", "-.")
+                    ax.axhline(float(y.mean()), color="0.4", linewidth=1, label=run.name,
+                               linestyle=styles[baselines % len(styles)])
+                    baselines += 1
+                    continue
+                x = np.array([r.mean_context_tokens or r.context for r in points])
+                cis = [getattr(r, f"{key}_ci") or (getattr(r, key),) * 2 for r in points]
+                bounds = np.array([[100 * lo for lo, _ in cis], [100 * hi for _, hi in cis]])
+                err = np.abs(bounds - y)
+                line = ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=run.name)
+                color = line.lines[0].get_color()
+                extra = [(xi, yi) for xi, yi, r in zip(x, y, points) if r.extrapolated]
+                if extra:
+                    ax.plot(*zip(*extra), linestyle="none", marker="o", markersize=9,
+                            markerfacecolor="white", markeredgecolor=color)
+            ax.set(xscale="log", xlabel="context given (mean tokens; hollow: extrapolated)",
+                   ylabel=label, ylim=(-2, 102))
+            ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=2))
+            ax.xaxis.set_major_formatter(
+                matplotlib.ticker.FuncFormatter(lambda v, _: _tokens(int(v))))
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize="small")

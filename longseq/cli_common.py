@@ -1,0 +1,101 @@
+"""What every ``longseq`` command shares: exit codes, the one ``error: ...`` line, ``--device``
+resolution, comma-separated lists, the optional-dependency check and ``--threads``.
+
+Exit codes: 0 success; 1 a run failed otherwise; 2 a usage or config error (one ``error: ...``
+line on stderr, no traceback); 130 interrupted with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
+
+import click
+
+from longseq.devices import resolve_device
+from longseq.messages import is_installed, missing_dependency, one_line
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "pick_device",
+    "fail",
+    "int_list",
+    "missing",
+    "names",
+    "set_threads",
+    "threads_option",
+]
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def fail(message: object, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``error: <message>`` as one line on stderr and exit with ``code``."""
+    click.echo(f"error: {one_line(message)}", err=True)
+    sys.exit(code)
+
+
+def pick_device(name: str) -> str:
+    """``--device NAME`` resolved (``auto``: CUDA when available); a bad name or ``cuda``
+    without a CUDA device fails with one line."""
+    try:
+        return resolve_device(name, "--device")
+    except ValueError as exc:
+        fail(exc)
+
+
+def names(value: str) -> list[str]:
+    """The items of a comma-separated list, stripped, empty ones dropped."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def int_list(option: str, value: str) -> list[int]:
+    """``option``'s comma-separated positive integers; anything else fails with one line
+    naming the option, the value and the item at fault."""
+    what = "give a comma-separated list of positive integers"
+    items = names(value)
+    if not items:
+        fail(f"{option} {value!r}: {what}")
+    numbers: list[int] = []
+    for item in items:
+        try:
+            number = int(item)
+        except ValueError:
+            fail(f"{option} {value!r}: {item!r} is not an integer; {what}")
+        if number < 1:
+            fail(f"{option} {value!r}: {number} is not positive; {what}")
+        numbers.append(number)
+    return numbers
+
+
+def missing(what: str, package: str, extra: str) -> str | None:
+    """None when ``package`` is installed, else the one line saying ``what`` needs it and how
+    to install it."""
+    return None if is_installed(package) else missing_dependency(what, package, extra)
+
+
+def threads_option(fn: F) -> F:
+    """Add ``--threads N`` (an int >= 1, default None: torch's own choice) to a click command."""
+    return click.option(
+        "--threads", type=click.IntRange(min=1), default=None,
+        help="CPU threads for torch (default: torch's own choice).",
+    )(fn)
+
+
+def set_threads(threads: int | None) -> None:
+    """Use ``threads`` CPU threads in torch here and in child processes (through
+    ``OMP_NUM_THREADS``, e.g. data-loader workers); None leaves them as they are."""
+    if threads is None:
+        return
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    torch.set_num_threads(threads)

@@ -1,0 +1,40 @@
+"""What every command shares (longseq.cli_common): comma-separated lists, --device and the
+optional-dependency check, each failing as one ``error: ...`` line with exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from longseq.cli_common import EXIT_USAGE, int_list, missing, names, pick_device
+
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("16,abc", "--lengths '16,abc': 'abc' is not an integer; give a comma-separated list"),
+        ("16,0", "--lengths '16,0': 0 is not positive; give a comma-separated list"),
+        (" , ", "--lengths ' , ': give a comma-separated list of positive integers"),
+    ],
+)
+def test_int_list_fails_with_one_line(value: str, message: str,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        int_list("--lengths", value)
+    assert exited.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1
+
+
+def test_lists_and_devices() -> None:
+    assert int_list("--lengths", "8, 16,") == [8, 16]
+    assert names(" a,b ,,c") == ["a", "b", "c"]
+    assert pick_device("cpu") == "cpu"
+    assert missing("--png", "no_such_package_xyz", "bench") == (
+        "--png needs no_such_package_xyz: pip install 'longseq[bench]'")
+    assert missing("--png", "click", "bench") is None
+
+
+def test_bad_device_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        pick_device("tpu")
+    assert capsys.readouterr().err == "error: --device 'tpu' must be cpu, cuda or auto\n"
