@@ -261,7 +261,7 @@ def _trainer(tmp_path: Path, *overrides: str) -> Any:
 def test_slurm_environment_is_detected_from_srun_variables(tmp_path: Path, slurm_task) -> None:
     from lightning.fabric.plugins.environments import SLURMEnvironment
 
-    from longseq.cli import _launcher_rank
+    from longseq.cli.train import _launcher_rank
 
     trainer = _trainer(tmp_path, "trainer.devices=2", "trainer.num_nodes=2")
     env = trainer.strategy.cluster_environment

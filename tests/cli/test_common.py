@@ -1,11 +1,11 @@
-"""What every command shares (longseq.cli_common): comma-separated lists, --device and the
+"""What every command shares (longseq.cli.common): comma-separated lists, --device and the
 optional-dependency check, each failing as one ``error: ...`` line with exit code 2."""
 
 from __future__ import annotations
 
 import pytest
 
-from longseq.cli_common import EXIT_USAGE, int_list, missing, names, pick_device
+from longseq.cli.common import EXIT_USAGE, int_list, missing, names, pick_device
 
 
 @pytest.mark.parametrize(

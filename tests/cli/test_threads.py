@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from longseq.cli import main
-from longseq.cli_common import set_threads
+from longseq.cli.common import set_threads
 
 
 @pytest.mark.parametrize("command", [["train"], ["eval"], ["complete"], ["generate"],

@@ -1,8 +1,8 @@
 """``longseq eval RUN_DIR [OVERRIDES...]``: loss, perplexity and bits on a run's held-out data,
 and the mean loss against position in the window (CSV, PNG).
 
-Registered in :mod:`longseq.cli`. Torch and the evaluation code load when the command runs, so
-importing this module (and ``longseq --help``) stays fast.
+Torch and the evaluation code load when the command runs, so importing this module (and
+``longseq --help``) stays fast.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from longseq.cli_common import (
+from longseq.cli.common import (
     EXIT_INTERRUPTED,
     fail,
     missing,

@@ -1,6 +1,6 @@
 """``longseq complete``: long-file code completion, several runs compared in one table and PNG.
 
-Registered in :mod:`longseq.cli`; torch and the models are imported only when the command runs.
+Torch and the models are imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from longseq.cli_common import (
+from longseq.cli.common import (
     fail,
     int_list,
     missing,

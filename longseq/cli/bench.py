@@ -4,7 +4,7 @@ and ``train``: tokens per second of H3, hybrid and Transformer models of the sam
 prompt or sequence length, with ratio columns against the Transformer. Each prints a markdown
 table and takes ``--json`` and ``--png``.
 
-Registered under ``longseq bench`` in :mod:`longseq.cli`; torch loads when a command runs.
+Torch loads when a command runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from longseq.cli_common import (
+from longseq.cli.common import (
     fail,
     int_list,
     missing,
@@ -25,7 +25,7 @@ from longseq.cli_common import (
     threads_option,
 )
 
-__all__ = ["bench_conv", "bench_generate", "bench_memory", "bench_train"]
+__all__ = ["bench"]
 
 
 def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -249,3 +249,14 @@ def bench_memory(lengths: str, kind: str, modes: str, full_max_len: int | None, 
     title = f"training step, {kind} d_model {d_model} x {n_layer} layers, batch {batch}"
     _write_outputs(markdown_rows(rows, COLUMNS), rows, device, json_path, png_path,
                    lambda path: write_memory_png(rows, path, title))
+
+
+@click.group()
+def bench() -> None:
+    """Timing runs (tables, JSON, PNG); timings never live in the tests."""
+
+
+bench.add_command(bench_conv, name="conv")
+bench.add_command(bench_generate, name="generate")
+bench.add_command(bench_memory, name="memory")
+bench.add_command(bench_train, name="train")

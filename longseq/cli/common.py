@@ -1,5 +1,6 @@
 """What every ``longseq`` command shares: exit codes, the one ``error: ...`` line, ``--device``
-resolution, comma-separated lists, the optional-dependency check and ``--threads``.
+resolution, comma-separated lists, the optional-dependency check, ``--threads`` and the help on
+hydra overrides.
 
 Exit codes: 0 success; 1 a run failed otherwise; 2 a usage or config error (one ``error: ...``
 line on stderr, no traceback); 130 interrupted with Ctrl-C.
@@ -21,6 +22,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
+    "OVERRIDES_HELP",
     "pick_device",
     "fail",
     "int_list",
@@ -33,6 +35,11 @@ __all__ = [
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+OVERRIDES_HELP = (
+    "OVERRIDES are hydra overrides: group=option (model=hyena, "
+    "experiment=synthetic/mqar) or key=value (trainer.max_epochs=5)."
+)
 
 F = TypeVar("F", bound=Callable[..., object])
 
