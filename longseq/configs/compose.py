@@ -21,6 +21,8 @@ from longseq.configs.diagnose import CONFIG_NAME, ConfigError, explain_compose_e
 from longseq.configs.schema import register_configs, register_modality_config
 from longseq.plugins import MODALITIES, UnknownNameError
 from longseq.tasks.builtin import BUILTIN_TASKS
+from longseq.tasks.contract import Task
+from longseq.tasks.registry import task_named
 
 __all__ = ["CONFIG_MODULE", "compose"]
 
@@ -39,6 +41,7 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
     """
     register_configs()
     overrides = _implied_overrides(list(overrides))
+    _offer_plugin_task_data(overrides)
     _offer_plugin_modality(overrides)
     _offer_plugin_presets(overrides)
     # Work beside a hydra app or notebook that initialized hydra already, and leave it as it was.
@@ -59,7 +62,8 @@ def _implied_overrides(overrides: list[str]) -> list[str]:
 
     - ``modality=X`` without ``task.name`` trains a language model on the files
       (``task.name=lm``), or the task whose data group ``data=`` chose (``data=classification``);
-    - a built-in task without ``data=`` reads its own data group (``task.name=lm``: ``data=lm``);
+    - a task without ``data=`` reads its own data group (``task.name=lm``: ``data=lm``; a
+      registered task's ``data_group``);
     - choosing ``data=``, ``modality=`` or a task other than the default's drops the default
       (synthetic) preset, whose synthetic data options would not fit.
     """
@@ -73,8 +77,11 @@ def _implied_overrides(overrides: list[str]) -> list[str]:
     task = chosen.get("task.name")
     modality = chosen.get("modality", "")
     data = chosen.get("data")
-    groups = {task.name: task.data_group for task in BUILTIN_TASKS}
+    groups = {builtin.name: builtin.data_group for builtin in BUILTIN_TASKS}
     by_group = {group: name for name, group in groups.items()}
+    plugin = _plugin_task(task)
+    if plugin is not None:
+        groups[plugin.name] = plugin.data_group
     implied: list[str] = []
     if task is None:
         if data is not None:
@@ -88,6 +95,37 @@ def _implied_overrides(overrides: list[str]) -> list[str]:
     if implied or data is not None or "modality" in chosen:
         implied.append("~experiment")
     return [*overrides, *implied]
+
+
+def _plugin_task(name: str | None) -> Task | None:
+    """The registered task ``name`` when it is not a built-in one (None otherwise, or when it is
+    not registered: validation says so in one line)."""
+    if name is None or name in {builtin.name for builtin in BUILTIN_TASKS}:
+        return None
+    try:
+        return task_named(name)
+    except UnknownNameError:
+        return None
+
+
+def _offer_plugin_task_data(overrides: Sequence[str]) -> None:
+    """Let ``task.name=<name>`` of a registered (e.g. entry-point) task read a data group that
+    ships no YAML in ``configs/data/``: the group option is the task's ``data_config``."""
+    from importlib import resources
+
+    from hydra.core.config_store import ConfigStore
+
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        task = _plugin_task(value.strip()) if key.lstrip("+") == "task.name" and sep else None
+        if task is None:
+            continue
+        shipped = resources.files(CONFIG_MODULE) / "data" / f"{task.data_group}.yaml"
+        if not shipped.is_file():
+            ConfigStore.instance().store(
+                group="data", name=task.data_group, node=task.data_config,
+                provider=f"task {task.name}",
+            )
 
 
 def _offer_plugin_modality(overrides: Sequence[str]) -> None:

@@ -4,6 +4,7 @@ task is handed the run's modality and its own data options, not the whole run co
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -68,3 +69,29 @@ def test_training_hands_the_task_its_modality_and_data_options(
 def test_data_options_of_another_task_name_the_task_data_group() -> None:
     with pytest.raises(ConfigError, match=r"^task.name=lm reads data=lm, but the data options"):
         to_train_config(compose(["experiment=synthetic/associative_recall", "task.name=lm"]))
+
+
+@dataclass
+class CountingData:
+    """The data options of a task that makes its own sequences."""
+
+    length: int = 8
+
+
+def test_a_plugin_task_gets_its_data_group_from_its_data_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def build_data(
+        modality: Any, data: Any, *, modality_options: Mapping[str, Any], tokenizer: Any = None
+    ) -> TaskData:
+        raise AssertionError("not built here")
+
+    tasks: Registry[Task] = Registry("task")
+    for task in BUILTIN_TASKS:
+        tasks.register(task.name)(task)
+    tasks.register("counting")(Task("counting", "counting", CountingData, build_data, False))
+    monkeypatch.setattr(task_registry, "TASKS", tasks)
+    config = to_train_config(compose(["task.name=counting", "data.length=5"]))
+    assert config.data == CountingData(length=5)
+    with pytest.raises(ConfigError, match=r"^modality=text: task.name=counting reads no files"):
+        to_train_config(compose(["task.name=counting", "modality=text"]))
