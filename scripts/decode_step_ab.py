@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _import_before(rev: str, into: Path):  # noqa: ANN202 - a module
     """The package of commit ``rev`` as ``longseq_before`` (its bench.lm_models module)."""
-    archive = subprocess.run(["git", "archive", rev, "longseq"], cwd=ROOT, check=True, capture_output=True).stdout
+    git = ["git", "archive", rev, "longseq"]
+    archive = subprocess.run(git, cwd=ROOT, check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     (into / "longseq").rename(into / "longseq_before")
     for path in (into / "longseq_before").rglob("*.py"):
@@ -101,8 +102,9 @@ def main() -> None:
                     if i >= 2:
                         times["copy", kind].append(time.perf_counter() - start)
     env = environment("cpu")
-    print(f"machine: {env['cpu']}, {args.threads} torch threads, 1-min load {os.getloadavg()[0]:.2f} at the end; "
-          f"batch {args.batch}, position {args.position}, median of {args.steps} interleaved steps")
+    print(f"machine: {env['cpu']}, {args.threads} torch threads, "
+          f"1-min load {os.getloadavg()[0]:.2f} at the end; batch {args.batch}, "
+          f"position {args.position}, median of {args.steps} interleaved steps")
     print("| model | version | ms/step | MB/step | copy GB/s | floor ms | % of floor | x vs Transformer |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     med = {key: statistics.median(v) for key, v in times.items()}
@@ -111,7 +113,8 @@ def main() -> None:
         floor = nbytes[kind] / bw
         base = med.get(("transformer", version))
         ratio = f"{base / med[kind, version]:.2f}" if base else "-"
-        print(f"| {kind} | {version} | {1e3 * med[kind, version]:.2f} | {nbytes[kind] / 1e6:.1f} | {bw / 1e9:.1f} | "
+        ms = 1e3 * med[kind, version]
+        print(f"| {kind} | {version} | {ms:.2f} | {nbytes[kind] / 1e6:.1f} | {bw / 1e9:.1f} | "
               f"{1e3 * floor:.2f} | {100 * floor / med[kind, version]:.0f} | {ratio} |")
 
 
