@@ -59,6 +59,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=64, help="timed rounds")
     ap.add_argument("--d-model", type=int, default=512)
     ap.add_argument("--n-layer", type=int, default=8)
+    ap.add_argument("--count-ops", action="store_true",
+                    help="also count the top-level ATen calls of one step (torch profiler)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -101,6 +103,16 @@ def main() -> None:
                     dst.copy_(src)
                     if i >= 2:
                         times["copy", kind].append(time.perf_counter() - start)
+        if args.count_ops:
+            from torch.profiler import ProfilerActivity, profile
+
+            for key, run in runs.items():
+                model, cache, token = run
+                with profile(activities=[ProfilerActivity.CPU]) as prof:
+                    run[2] = model.step(token, cache).argmax(-1)
+                top = [e for e in prof.events() if e.cpu_parent is None]
+                calls = sum(1 for e in top if e.name.startswith("aten::"))
+                print(f"{key[0]} {key[1]}: {calls} top-level ATen calls per step")
     env = environment("cpu")
     print(f"machine: {env['cpu']}, {args.threads} torch threads, "
           f"1-min load {os.getloadavg()[0]:.2f} at the end; batch {args.batch}, "
