@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from longseq.cli.common import (
+    device_option,
     fail,
     int_list,
     missing,
@@ -35,8 +36,7 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Comma-separated model kinds: h3, hybrid, transformer."),
         click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1),
                      help="Sequences per step."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-                     show_default=True),
+        device_option,
         click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default=None,
                      help="Activation dtype through autocast (default: float32 on CPU, bfloat16 on CUDA)."),
         threads_option,
@@ -109,7 +109,7 @@ def _write_outputs(table: str, rows: list[dict[str, Any]], device: str, json_pat
               help="Comma-separated sequence lengths L.")
 @click.option("--batch", default=1, show_default=True, help="Batch size B.")
 @click.option("--channels", default=256, show_default=True, help="Width D (attention: D/64 heads of 64).")
-@click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
+@device_option
 @click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default=None,
               help="Activation dtype (default: float32 on CPU, bfloat16 on CUDA).")
 @click.option("--repeats", default=3, show_default=True, help="Timed calls per point (median).")
@@ -215,7 +215,7 @@ def bench_train(lengths: str, d_model: int, n_layer: int, models: str, batch: in
 @click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1), help="Sequences per step.")
 @click.option("--vocab", default=16, show_default=True, type=click.IntRange(min=2),
               help="Vocabulary size (16: DNA-sized).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@device_option
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="torch CPU threads in each measuring process (default: torch's own choice).")
 @click.option("--repeats", default=1, show_default=True, type=click.IntRange(min=1),

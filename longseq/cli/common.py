@@ -25,6 +25,7 @@ __all__ = [
     "OVERRIDES_HELP",
     "pick_device",
     "fail",
+    "device_option",
     "int_list",
     "missing",
     "names",
@@ -57,6 +58,15 @@ def pick_device(name: str) -> str:
         return resolve_device(name, "--device")
     except ValueError as exc:
         fail(exc)
+
+
+def device_option(fn: F) -> F:
+    """Add ``--device cpu|cuda|auto`` (default auto: CUDA when available) to a click command;
+    the command resolves it with :func:`pick_device`, so a bad value is one error line."""
+    return click.option(
+        "--device", default="auto", show_default=True,
+        help="Where the model runs: cpu, cuda or auto (CUDA when available).",
+    )(fn)
 
 
 def names(value: str) -> list[str]:

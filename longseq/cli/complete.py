@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from longseq.cli.common import (
+    device_option,
     fail,
     int_list,
     missing,
@@ -173,7 +174,7 @@ def _training_text(
               help="Order of the ngram baseline.")
 @click.option("--by-file", is_flag=True,
               help="Also print exact match per file at the longest context every run scores.")
-@click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto.")
+@device_option
 @threads_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every metric, interval, per-cut record and per-file score here.")

@@ -13,6 +13,7 @@ import click
 
 from longseq.cli.common import (
     EXIT_INTERRUPTED,
+    device_option,
     fail,
     missing,
     pick_device,
@@ -33,8 +34,7 @@ _EPILOG = (
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
 @click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True,
               help="Held-out split to evaluate.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto",
-              show_default=True, help="Where the model runs.")
+@device_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Windows per batch (default: the run's data.batch_size).")
 @click.option("--max-batches", type=click.IntRange(min=1), default=None,

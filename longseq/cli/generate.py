@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from longseq.cli.common import fail, pick_device, set_threads, threads_option
+from longseq.cli.common import device_option, fail, pick_device, set_threads, threads_option
 
 if TYPE_CHECKING:
     from longseq.runs import Loaded
@@ -44,8 +44,7 @@ def _read_prompt(loaded: Loaded, prompt: str | None, prompt_file: Path | None) -
               help="Write the result here with the modality's writer (default: "
               "RUN_DIR/generated<suffix> for a modality with an output suffix, e.g. .fa for "
               "genomics and .wav for audio; the others print to stdout).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where the model runs (auto: CUDA when available).")
+@device_option
 @click.option("--cuda-graph", is_flag=True,
               help="Replay each decode step from a captured CUDA graph (needs CUDA; same tokens).")
 @threads_option

@@ -19,6 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from longseq.configs.diagnose import CONFIG_NAME, ConfigError, explain_compose_error
 from longseq.configs.schema import register_configs, register_modality_config
+from longseq.messages import one_line
 from longseq.plugins import MODALITIES, UnknownNameError
 from longseq.tasks.builtin import BUILTIN_TASKS
 from longseq.tasks.contract import Task
@@ -186,8 +187,8 @@ def _offer_plugin_presets(overrides: Sequence[str]) -> None:
             try:
                 node = OmegaConf.create(file.read_text(encoding="utf-8"))
             except (OmegaConfBaseException, OSError, ValueError) as exc:
-                reason = " ".join(str(exc).split())
-                raise ConfigError(f"preset {file} of modality {modality!r}: {reason}") from None
+                raise ConfigError(
+                    f"preset {file} of modality {modality!r}: {one_line(exc)}") from None
             ConfigStore.instance().store(
                 group=f"experiment/{modality}", name=name, node=node, package="_global_",
                 provider=f"modality {modality}",

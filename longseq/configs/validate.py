@@ -16,6 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from longseq.configs.diagnose import ConfigError
 from longseq.configs.schema import LOGGERS, TrainConfig
+from longseq.messages import one_line
 from longseq.plugins import MODALITIES, UnknownNameError
 from longseq.plugins.registry import modality_config
 from longseq.tasks.contract import Task
@@ -136,7 +137,7 @@ def validate(cfg: TrainConfig) -> None:
         try:
             modality_config(cfg.modality)
         except ValueError as exc:
-            raise ConfigError(" ".join(str(exc).split())) from exc
+            raise ConfigError(one_line(exc)) from exc
     # The vocabulary comes from the task at build time; 0 means "not set yet", not invalid.
     model = dataclasses.replace(cfg.model, vocab_size=cfg.model.vocab_size or 1)
     for part in (cfg.data, cfg.optim, cfg.trainer, cfg.checkpoint, model):

@@ -8,13 +8,14 @@ imported (tests). The choice is logged once per op and device. Nothing here impo
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import warnings
 from functools import cache
 
 import torch
+
+from longseq.messages import MissingDependency, is_installed, missing_dependency, one_line
 
 log = logging.getLogger("longseq.kernels")
 
@@ -32,10 +33,7 @@ def requested_backend() -> str:
 @cache
 def triton_available() -> bool:
     """True when triton is installed (found without importing it: importing triton is slow)."""
-    try:
-        return importlib.util.find_spec("triton") is not None
-    except (ImportError, ValueError):
-        return False
+    return is_installed("triton")
 
 
 def choose_backend(
@@ -59,16 +57,15 @@ def choose_backend(
         )
         name = "triton" if use else "reference"
         if has_triton_impl and device.type == "cuda" and not use:
-            note = unsupported or "triton is not installed (pip install 'longseq[triton]')"
+            note = unsupported or missing_dependency("the fused kernel", "triton", "triton")
     elif name == "triton":
         if not has_triton_impl:
             raise RuntimeError(
                 f"LONGSEQ_KERNEL_BACKEND=triton but {op} has no Triton kernel; use reference"
             )
         if not triton_available():
-            raise RuntimeError(
-                "LONGSEQ_KERNEL_BACKEND=triton but triton is not installed: pip install 'longseq[triton]'"
-            )
+            raise MissingDependency(
+                missing_dependency("LONGSEQ_KERNEL_BACKEND=triton", "triton", "triton"))
         if device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
             raise RuntimeError(
                 f"LONGSEQ_KERNEL_BACKEND=triton but the {op} inputs are on {device.type}: Triton needs CUDA "
@@ -107,7 +104,7 @@ def fallback_allowed() -> bool:
 def launch_failed(op: str, exc: BaseException) -> None:
     """Record that ``op``'s Triton kernel failed (out of shared memory, a compile or driver
     error) and warn once per op and reason; the caller then runs the reference."""
-    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    reason = one_line(exc)[:200] or type(exc).__name__
     _warn_once(op, f"{type(exc).__name__}: {reason}")
 
 

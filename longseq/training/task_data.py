@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from longseq.configs.diagnose import ConfigError
 from longseq.configs.schema import TrainConfig
+from longseq.messages import one_line
 from longseq.plugins.modality import Modality, Tokenizer
 from longseq.plugins.registry import UnknownNameError, build_modality
 from longseq.tasks.contract import TaskData
@@ -29,7 +30,7 @@ def build_task_data(config: TrainConfig, tokenizer: Tokenizer | None = None) -> 
         try:
             modality = build_modality(config.modality)
         except ValueError as exc:
-            raise ConfigError(" ".join(str(exc).split())) from exc
+            raise ConfigError(one_line(exc)) from exc
     return task.build_data(
         modality, config.data, modality_options=config.modality, tokenizer=tokenizer
     )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from longseq.configs.diagnose import ConfigError
 from longseq.configs.schema import FSDP2, TrainConfig
+from longseq.messages import one_line
 from longseq.training.resume import log_version
 
 if TYPE_CHECKING:
@@ -82,8 +83,7 @@ def build_trainer(
             )
     except (ValueError, MisconfigurationException) as exc:
         # Lightning's check of accelerator, devices, strategy and nodes against this machine.
-        text = " ".join(str(exc).split())
-        raise ConfigError(f"trainer: {text}") from None
+        raise ConfigError(f"trainer: {one_line(exc)}") from None
     return trainer
 
 

@@ -38,3 +38,15 @@ def test_bad_device_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         pick_device("tpu")
     assert capsys.readouterr().err == "error: --device 'tpu' must be cpu, cuda or auto\n"
+
+
+@pytest.mark.parametrize("command", [["bench", "conv"], ["bench", "train"], ["eval", "run"],
+                                     ["generate", "run", "--prompt", "1"], ["complete", "run"]])
+def test_every_device_option_takes_a_bad_value_as_one_line(command: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from longseq.cli import main
+
+    result = CliRunner().invoke(main, [*command, "--device", "tpu"])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert result.output == "error: --device 'tpu' must be cpu, cuda or auto\n"
