@@ -21,6 +21,7 @@ from longseq.cli.common import (
     int_list,
     missing,
     names,
+    one_line_errors,
     pick_device,
     set_threads,
     threads_option,
@@ -71,10 +72,8 @@ def _setup(models: str, device: str, dtype: str | None, threads: int | None,
            png_path: Path | None) -> tuple[list[str], str, Any]:
     from longseq.bench.lm_models import parse_kinds
 
-    try:
+    with one_line_errors(ValueError):
         kinds = parse_kinds(models)
-    except ValueError as exc:
-        fail(exc)
     return (kinds, *_runtime(device, dtype, threads, png_path))
 
 
@@ -123,11 +122,9 @@ def bench_conv(lengths: str, batch: int, channels: int, device: str, dtype: str 
 
     seq_lens = int_list("--lengths", lengths)
     device, torch_dtype = _runtime(device, dtype, None, png_path)
-    try:
+    with one_line_errors(ValueError):
         rows = run_conv_bench(seq_lens, batch=batch, channels=channels, device=device,
                               dtype=torch_dtype, repeats=repeats, time_budget_s=budget)
-    except ValueError as exc:
-        fail(exc)
     _write_outputs(format_table(rows), rows, device, json_path, png_path,
                    lambda path: write_png(rows, path))
 
@@ -158,13 +155,11 @@ def bench_generate(prompt_lengths: str, new_tokens: int, d_model: int, n_layer: 
     kinds, device, torch_dtype = _setup(models, device, dtype, threads, png_path)
     if cuda_graph and device != "cuda":
         fail("--cuda-graph needs --device cuda")
-    try:
+    with one_line_errors(ValueError):
         rows = run_generate_bench(lengths, kinds, d_model=d_model, n_layer=n_layer, batch=batch,
                                   new_tokens=new_tokens, device=device, dtype=torch_dtype,
                                   repeats=repeats, cuda_graph=cuda_graph, time_budget_s=budget,
                                   seed=seed, progress=_progress)
-    except ValueError as exc:
-        fail(exc)
     from longseq.bench.timing import environment
 
     env = environment(device)
@@ -190,12 +185,10 @@ def bench_train(lengths: str, d_model: int, n_layer: int, models: str, batch: in
 
     seq_lens = int_list("--lengths", lengths)
     kinds, device, torch_dtype = _setup(models, device, dtype, threads, png_path)
-    try:
+    with one_line_errors(ValueError):
         rows = run_train_bench(seq_lens, kinds, d_model=d_model, n_layer=n_layer, batch=batch,
                                device=device, dtype=torch_dtype, repeats=repeats,
                                time_budget_s=budget, seed=seed, progress=_progress)
-    except ValueError as exc:
-        fail(exc)
     _report(rows, COLUMNS, device, json_path, png_path, "seq_len", "train_tokens_per_s",
             "sequence length (tokens)", f"training (d_model {d_model}, {n_layer} layers)")
 

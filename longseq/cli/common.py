@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import NoReturn, TypeVar
 
 import click
@@ -29,6 +30,7 @@ __all__ = [
     "int_list",
     "missing",
     "names",
+    "one_line_errors",
     "set_threads",
     "threads_option",
 ]
@@ -49,6 +51,19 @@ def fail(message: object, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``error: <message>`` as one line on stderr and exit with ``code``."""
     click.echo(f"error: {one_line(message)}", err=True)
     sys.exit(code)
+
+
+@contextmanager
+def one_line_errors(*kinds: type[Exception]) -> Iterator[None]:
+    """Run the block; an exception of ``kinds`` (default: ``ValueError`` and ``OSError``, which
+    longseq's RunError, ConfigError and DataError are) fails as its one error line (exit 2), and
+    Ctrl-C as ``error: interrupted`` (exit 130)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        fail("interrupted", EXIT_INTERRUPTED)
+    except (kinds or (ValueError, OSError)) as exc:
+        fail(exc)
 
 
 def pick_device(name: str) -> str:

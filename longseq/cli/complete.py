@@ -17,6 +17,7 @@ from longseq.cli.common import (
     int_list,
     missing,
     names,
+    one_line_errors,
     pick_device,
     set_threads,
     threads_option,
@@ -37,10 +38,8 @@ def _load_code_run(run_dir: Path, device: str) -> tuple[Loaded, CodeConfig, Toke
     from longseq.plugins.code.modality import CodeModality
     from longseq.runs import load
 
-    try:
+    with one_line_errors():
         loaded = load(run_dir, device=device)
-    except (ValueError, OSError) as exc:
-        fail(exc)
     modality, tokenizer = loaded.modality, loaded.tokenizer
     if not isinstance(modality, CodeModality) or tokenizer is None:
         kind = modality.name if modality is not None else "synthetic (no modality)"
@@ -305,7 +304,7 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
             click.echo(format_by_file(reports, cuts, scored[-1]))
         else:
             click.echo("note: no per-file table: no context length applies to every run")
-    try:
+    with one_line_errors(OSError):
         if json_path is not None:
             settings = {"repo": repo, "files": [f.name for f in targets], "samples": samples,
                         "seed": seed, "max_line_tokens": max_line_tokens, "contexts": lengths,
@@ -323,5 +322,3 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
             png_path.parent.mkdir(parents=True, exist_ok=True)
             write_png(reports, png_path)
             click.echo(f"wrote {png_path}")
-    except OSError as exc:
-        fail(exc)

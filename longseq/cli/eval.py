@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 
 from longseq.cli.common import (
-    EXIT_INTERRUPTED,
     device_option,
     fail,
     missing,
+    one_line_errors,
     pick_device,
     set_threads,
     threads_option,
@@ -82,26 +82,18 @@ def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: 
         write_json,
     )
 
-    try:
+    with one_line_errors():
         result = evaluate(run_dir, overrides, split=split, device=device,
                           batch_size=batch_size, max_batches=max_batches)
-    except (ValueError, OSError) as exc:  # RunError, ConfigError and DataError included
-        fail(exc)
-    except KeyboardInterrupt:
-        fail("interrupted", EXIT_INTERRUPTED)
     table = format_table(result)
     extra: dict[str, object] = {}
     if baseline == "ngram":
         from longseq.evaluation.ngram import format_baseline, run_baseline
         from longseq.reporting import aligned_table
 
-        try:
+        with one_line_errors():
             ngram = run_baseline(run_dir, overrides, split=split, tokens=result.tokens,
                                  max_order=ngram_max_order)
-        except (ValueError, OSError) as exc:
-            fail(exc)
-        except KeyboardInterrupt:
-            fail("interrupted", EXIT_INTERRUPTED)
         model_bits = result.bits_per_unit if ngram.unit != "token" else result.bits_per_token
         rows = [("model", f"{model_bits:.4f} bits per {ngram.unit}"
                  if model_bits is not None else "n/a"), *format_baseline(ngram, model_bits)]
@@ -111,7 +103,7 @@ def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: 
     if document_path is not None:
         _document_curve(run_dir, overrides, split, device, batch_size, max_documents,
                         curve_buckets, document_path)
-    try:
+    with one_line_errors(OSError):
         if json_path is not None:
             click.echo(f"wrote {write_json(result, json_path, extra)}")
         if curve_path is None:
@@ -123,8 +115,6 @@ def eval_command(run_dir: Path, overrides: tuple[str, ...], split: str, device: 
             return
         title = f"{result.run_dir.name} ({result.split}, {result.seq_len} tokens per window)"
         click.echo(f"wrote {write_curve_png(context_curve(result, curve_buckets), png, title)}")
-    except OSError as exc:
-        fail(exc)
 
 
 def _document_curve(run_dir: Path, overrides: tuple[str, ...], split: str, device: str,
@@ -138,14 +128,10 @@ def _document_curve(run_dir: Path, overrides: tuple[str, ...], split: str, devic
         write_document_png,
     )
 
-    try:
+    with one_line_errors():
         losses = run_document_losses(run_dir, overrides, split=split, device=device,
                                      batch_size=batch_size, max_documents=max_documents)
-    except (ValueError, OSError) as exc:
-        fail(exc)
-    except KeyboardInterrupt:
-        fail("interrupted", EXIT_INTERRUPTED)
-    try:
+    with one_line_errors(OSError):
         written = write_document_csv(document_curve(losses), path)
         click.echo(f"wrote {written} ({len(losses)} documents)")
         if message := missing("the plot", "matplotlib", "bench"):
@@ -155,5 +141,3 @@ def _document_curve(run_dir: Path, overrides: tuple[str, ...], split: str, devic
         title = f"{run_dir.name} ({split}, {len(losses)} documents)"
         png = write_document_png(document_curve(losses, buckets), path.with_suffix(".png"), title)
         click.echo(f"wrote {png}")
-    except OSError as exc:
-        fail(exc)

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from longseq.cli.common import device_option, fail, pick_device, set_threads, threads_option
+from longseq.cli.common import (
+    device_option,
+    fail,
+    one_line_errors,
+    pick_device,
+    set_threads,
+    threads_option,
+)
 
 if TYPE_CHECKING:
     from longseq.runs import Loaded
@@ -66,7 +73,7 @@ def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_ne
     from longseq.plugins.contract import output_suffix
     from longseq.runs import decode_ids, encode_prompt, load
 
-    try:
+    with one_line_errors():
         loaded = load(run_dir, device=device)
         ids = encode_prompt(loaded, _read_prompt(loaded, prompt, prompt_file))
         sampling = SamplingConfig(greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p)
@@ -86,6 +93,4 @@ def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_ne
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(f"{content}\n")
             written = output
-    except (ValueError, OSError) as exc:
-        fail(exc)
     click.echo(f"wrote {written}")

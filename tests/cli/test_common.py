@@ -50,3 +50,15 @@ def test_every_device_option_takes_a_bad_value_as_one_line(command: list[str]) -
     result = CliRunner().invoke(main, [*command, "--device", "tpu"])
     assert result.exit_code == EXIT_USAGE, result.output
     assert result.output == "error: --device 'tpu' must be cpu, cuda or auto\n"
+
+
+def test_one_line_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    from longseq.cli.common import EXIT_INTERRUPTED, one_line_errors
+
+    for raised, code, line in ((ValueError("bad\n value"), EXIT_USAGE, "error: bad value\n"),
+                               (KeyboardInterrupt(), EXIT_INTERRUPTED, "error: interrupted\n")):
+        with pytest.raises(SystemExit) as exited, one_line_errors():
+            raise raised
+        assert exited.value.code == code and capsys.readouterr().err == line
+    with pytest.raises(KeyError), one_line_errors(OSError):  # other errors are not its to report
+        raise KeyError("x")
