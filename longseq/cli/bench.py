@@ -1,8 +1,8 @@
 """``longseq bench conv|generate|train|memory``. ``memory``: peak memory and time per token of a
-training step against L, long-context path against the full-length baseline. ``conv``: causal sequence mixing against L. ``generate``
-and ``train``: tokens per second of H3, hybrid and Transformer models of the same size, against
-prompt or sequence length, with ratio columns against the Transformer. Each prints a markdown
-table and takes ``--json`` and ``--png``.
+training step against L, long-context path against the full-length baseline. ``conv``: causal
+sequence mixing against L. ``generate`` and ``train``: tokens per second of H3, hybrid and
+Transformer models of the same size, against prompt or sequence length, with ratio columns
+against the Transformer. Each prints a markdown table and takes ``--json`` and ``--png``.
 
 Torch loads when a command runs.
 """
