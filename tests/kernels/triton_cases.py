@@ -160,6 +160,8 @@ def check_plan() -> None:
                 cfg = tk.launch_config(plan, dtype, direction)
                 assert cfg.bk >= 16 and plan.n1 % cfg.bk == 0, (plan, cfg)
                 assert cfg.num_warps in (1, 2, 4, 8, 16) and cfg.num_stages >= 1, (plan, cfg)
+                assert cfg.seq >= 1 and cfg.seq & (cfg.seq - 1) == 0, (plan, cfg)
+                assert direction == "forward" or cfg.seq == 1, (plan, cfg)
     _expect_value_error(lambda: tk.fft_plan(0), "length")
 
 
@@ -198,7 +200,10 @@ CPU_CASES: dict[str, Callable[[], None]] = {
     "h3-L3000-hd1-fp16": partial(check_h3, 1, 1, 3000, 1, 3000, torch.float16, 6),
     "h3-L5000-hd1-fp16": partial(check_h3, 1, 1, 5000, 1, 5000, torch.float16, 4),
     # bf16: the interpreter runs fp32 DFT tables, but the kernel spectrum is stored in bf16
-    "h3-L300-hd1-bf16": partial(check_h3, 2, 2, 300, 1, 300, torch.bfloat16, 9),
+    "h3-L300-hd1-bf16": partial(check_h3, 3, 2, 300, 1, 300, torch.bfloat16, 9),
+    # several batch rows per forward program (seq 4 at N <= 1024): 5 rows = one full program and
+    # one with three masked rows
+    "h3-L100-B5-hd2-fp16": partial(check_h3, 5, 4, 100, 2, 100, torch.float16, 10),
     "h3-L45-short-kernel": partial(check_h3, 1, 2, 45, 1, 15, torch.float32, 3),
     "h3-L45-long-kernel": partial(check_h3, 1, 2, 45, 1, 54, torch.float32, 3),
     "plain-2d": partial(check_plain, ()),

@@ -98,8 +98,8 @@ def _registers(ptx: str, arch: int) -> tuple[int | None, int | None]:
 def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -> dict[str, Any]:
     """Compile ``plan`` for its architecture with its launch parameters (``config``: a
     :class:`~longseq.kernels.fftconv.triton.LaunchConfig` to try instead of the one the
-    dispatcher uses); returns the plan's fields plus ``shared_bytes``, ``shared_limit``, ``fits``,
-    ``num_warps``, ``num_stages``, ``bk`` and (``registers``) ``registers`` / ``spill_bytes``."""
+    dispatcher uses); returns the plan's fields plus ``fft_n`` / ``fft_n1`` / ``fft_n2``,
+    ``shared_bytes``, ``shared_limit``, ``fits``, ``num_warps``, ``num_stages``, ``bk`` and (``registers``) ``registers`` / ``spill_bytes``."""
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
@@ -114,7 +114,8 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
     io = {torch.float16: "*fp16", torch.bfloat16: "*bf16", torch.float32: "*fp32"}[dtype]
     h3 = plan.op == "fftconv_h3"
     const = {"HEAD_DIM": plan.head_dim, "HAS_Q": h3, "HAS_V": h3, "N1": fp.n1, "N2": fp.n2,
-             "R": fp.rows, "BK": cfg.bk, "DOT": dot, "PREC": prec}
+             "R": fp.rows, "BK": cfg.bk, "SEQ": cfg.seq, "DOT": dot, "PREC": prec}
+    const = {k: v for k, v in const.items() if k in fn.arg_names}  # SEQ: forward only
     table = "*fp16" if dot == triton.language.float16 else "*bf16" if dot == triton.language.bfloat16 else "*fp32"
     spec = {torch.float16: "*fp16", torch.bfloat16: "*bf16", torch.float32: "*fp32"}[kt.spectrum_dtype(dtype)]
     fp32_args = {"KSC", "DSKIP", "TWC", "TWS", "DKP", "DDP"}
@@ -123,7 +124,7 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
     for name in fn.arg_names:
         if name in const:
             sig[name] = "constexpr"
-        elif name in ("L", "C", "H"):
+        elif name in ("L", "C", "H", "B"):
             sig[name] = "i32"
         elif name in fp32_args or (grads_fp32 and name in ("DQ", "DKX")):
             sig[name] = "*fp32"
@@ -136,8 +137,8 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
     src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(k),): v for k, v in const.items()})
     compiled = triton.compile(src, target=GPUTarget("cuda", plan.arch, 32), options={"num_warps": cfg.num_warps, "num_stages": cfg.num_stages})
     shared = int(compiled.metadata.shared)
-    row: dict[str, Any] = {**asdict(plan), "fft_n": fp.n, "num_warps": cfg.num_warps,
-                           "num_stages": cfg.num_stages, "bk": cfg.bk, "shared_bytes": shared,
+    row: dict[str, Any] = {**asdict(plan), "fft_n": fp.n, "fft_n1": fp.n1, "fft_n2": fp.n2, "num_warps": cfg.num_warps,
+                           "num_stages": cfg.num_stages, "bk": cfg.bk, "seq": cfg.seq, "shared_bytes": shared,
                            "shared_limit": SHARED_LIMIT[plan.arch], "fits": shared <= SHARED_LIMIT[plan.arch]}
     if registers:
         row["registers"], row["spill_bytes"] = _registers(compiled.asm["ptx"], plan.arch)

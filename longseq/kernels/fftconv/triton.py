@@ -79,23 +79,35 @@ class FFTPlan:
 @dataclass(frozen=True)
 class LaunchConfig:
     """How one kernel variant is launched: warps per program, software-pipelining stages of the
-    row-block loop (Triton's ``num_stages``) and BK, the spectrum rows per loop step (a tl.dot
-    dimension: at least 16)."""
+    row-block loop (Triton's ``num_stages``), BK, the spectrum rows per loop step (a tl.dot
+    dimension: at least 16), and seq, the batch rows of one head per forward program (the
+    backward takes one)."""
 
     num_warps: int
     num_stages: int
     bk: int
+    seq: int = 1
 
 
 # Chosen per (pass, 16-bit or fp32 inputs, FFT size n) by compiling every variant ahead of time
 # for sm_80 and sm_90 (longseq.kernels.fftconv.aot; table in BENCHMARKS.md): the choice with no
 # register spills on either architecture, or the fewest. Sizes not listed use _DEFAULT_LAUNCH.
 _LAUNCH: dict[tuple[str, bool, int], LaunchConfig] = {
+    # 16-bit inputs; short plans: several batch rows per forward program (stage-2 M = 64 or 32)
+    ("forward", False, 512): LaunchConfig(num_warps=4, num_stages=3, bk=16, seq=4),
+    ("forward", False, 1024): LaunchConfig(num_warps=4, num_stages=3, bk=16, seq=4),
+    ("forward", False, 2048): LaunchConfig(num_warps=4, num_stages=3, bk=16, seq=2),
+    ("forward", False, 4096): LaunchConfig(num_warps=8, num_stages=3, bk=16),
     ("forward", False, 16384): LaunchConfig(num_warps=8, num_stages=3, bk=16),
-    ("forward", True, 4096): LaunchConfig(num_warps=8, num_stages=3, bk=16),
+    ("backward", False, 1024): LaunchConfig(num_warps=4, num_stages=3, bk=16),
     ("backward", False, 4096): LaunchConfig(num_warps=8, num_stages=3, bk=16),
     ("backward", False, 8192): LaunchConfig(num_warps=8, num_stages=3, bk=16),
     ("backward", False, 16384): LaunchConfig(num_warps=8, num_stages=3, bk=16),
+    # fp32 inputs (tf32x3: three dots per product, more registers)
+    ("forward", True, 512): LaunchConfig(num_warps=4, num_stages=3, bk=16, seq=2),
+    ("forward", True, 1024): LaunchConfig(num_warps=4, num_stages=3, bk=16, seq=2),
+    ("forward", True, 4096): LaunchConfig(num_warps=8, num_stages=3, bk=16),
+    ("backward", True, 4096): LaunchConfig(num_warps=4, num_stages=3, bk=16),
 }
 
 
@@ -218,12 +230,15 @@ def _dft_rows(
     DOT: tl.constexpr,
     PREC: tl.constexpr,
 ):
-    """Spectrum rows of a real tile: xd [R, N2] (dot dtype) -> (re, im) [BK, N2] fp32, scaled by 1/N.
+    """Spectrum rows of SEQ real tiles side by side: xd [R, SEQ*N2] (dot dtype) -> (re, im)
+    [BK*SEQ, N2] fp32, scaled by 1/N; row b*SEQ + s is spectrum row b of sequence s.
 
-    c1, s1: [BK, R] rows of the N1-point DFT matrix; twc, tws: [BK, N2]; c2, s2: [N2, N2].
-    Each pair of products accumulates in one dot (no second [BK, N2] fp32 temporary)."""
-    ar = tl.dot(c1, xd, input_precision=PREC)
-    ai = -tl.dot(s1, xd, input_precision=PREC)
+    c1, s1: [BK, R] rows of the N1-point DFT matrix; twc, tws: [BK*SEQ, N2] (rows repeated per
+    sequence); c2, s2: [N2, N2]. Stage 1 is one [BK, R] @ [R, SEQ*N2] dot for all sequences; the
+    row-major reshape [BK, SEQ*N2] -> [BK*SEQ, N2] stacks them for stage 2 (M = BK*SEQ).
+    Each pair of products accumulates in one dot (no second fp32 temporary)."""
+    ar = tl.reshape(tl.dot(c1, xd, input_precision=PREC), (twc.shape[0], twc.shape[1]))
+    ai = tl.reshape(-tl.dot(s1, xd, input_precision=PREC), (twc.shape[0], twc.shape[1]))
     pr = ((ar * twc + ai * tws) * (1.0 / N1)).to(DOT)
     pi = ((ai * twc - ar * tws) * (1.0 / N1)).to(DOT)
     xr = tl.dot(pi, s2, tl.dot(pr, c2, input_precision=PREC), input_precision=PREC) * (1.0 / N2)
@@ -235,17 +250,18 @@ def _dft_rows(
 def _idft_rows(
     acc, yr, yi, c1t, s1t, twc, tws, c2, s2, N2: tl.constexpr, DOT: tl.constexpr, PREC: tl.constexpr
 ):
-    """acc [R, N2] plus the contribution of spectrum rows (yr, yi) [BK, N2] to the real signal
-    tile, times 1/N2 (the caller multiplies the sum by N2).
+    """acc [R, SEQ*N2] plus the contribution of spectrum rows (yr, yi) [BK*SEQ, N2] (layout of
+    :func:`_dft_rows`) to the SEQ real signal tiles, times 1/N2 (the caller multiplies the sum by
+    N2).
 
     c1t, s1t: [R, BK] columns of the N1-point DFT matrix. The products accumulate into acc inside
-    the dots: no [R, N2] temporary."""
+    the dots: no [R, SEQ*N2] temporary."""
     yrd = yr.to(DOT)
     yid = yi.to(DOT)
     br = tl.dot(-yid, s2, tl.dot(yrd, c2, input_precision=PREC), input_precision=PREC)
     bi = tl.dot(yrd, s2, tl.dot(yid, c2, input_precision=PREC), input_precision=PREC)
-    pr = ((br * twc - bi * tws) * (1.0 / N2)).to(DOT)
-    npi = ((-bi * twc - br * tws) * (1.0 / N2)).to(DOT)
+    pr = tl.reshape(((br * twc - bi * tws) * (1.0 / N2)).to(DOT), (c1t.shape[1], acc.shape[1]))
+    npi = tl.reshape(((-bi * twc - br * tws) * (1.0 / N2)).to(DOT), (c1t.shape[1], acc.shape[1]))
     return tl.dot(s1t, npi, tl.dot(c1t, pr, acc, input_precision=PREC), input_precision=PREC)
 
 
@@ -268,6 +284,7 @@ def _fftconv_h3_fwd_kernel(
     L,
     C,
     H,
+    B,
     HEAD_DIM: tl.constexpr,
     HAS_Q: tl.constexpr,
     HAS_V: tl.constexpr,
@@ -275,53 +292,63 @@ def _fftconv_h3_fwd_kernel(
     N2: tl.constexpr,
     R: tl.constexpr,
     BK: tl.constexpr,
+    SEQ: tl.constexpr,
     DOT: tl.constexpr,
     PREC: tl.constexpr,
 ):
-    """y[b, h*HEAD_DIM + j] = sum_i q_i * (K_h * (k_i v_j) + D_h k_i v_j); program (h*B + b, j)."""
+    """y[b, h*HEAD_DIM + j] = sum_i q_i * (K_h * (k_i v_j) + D_h k_i v_j) for the SEQ batch rows
+    b = b0 .. b0 + SEQ - 1 of program (h * cdiv(B, SEQ) + b0 / SEQ, j).
+
+    The SEQ signal tiles sit side by side in one [R, SEQ*N2] tile (column c: batch row
+    b0 + c // N2, tile column c % N2), so each DFT-table and twiddle block is loaded once for all
+    of them and the stage-2 dots have M = BK*SEQ."""
     pid = tl.program_id(0)
     j = tl.program_id(1)
-    # batch fastest: the B programs of one head are adjacent, so its spectrum is read from L2
-    nb = tl.num_programs(0) // H
-    h = pid // nb
-    b = pid % nb
-    row0 = (b * C + h * HEAD_DIM).to(tl.int64) * L
-    offs = tl.arange(0, R)[:, None] * N2 + tl.arange(0, N2)[None, :]
-    mask = offs < L
+    # batch fastest: the programs of one head are adjacent, so its spectrum is read from L2
+    nbb = tl.cdiv(B, SEQ)
+    h = pid // nbb
+    rc = tl.arange(0, SEQ * N2)
+    bidx = (pid % nbb) * SEQ + rc // N2
     rn = tl.arange(0, N2)
     rr = tl.arange(0, R)
+    pos = rr[:, None] * N2 + (rc % N2)[None, :]
+    mask = (pos < L) & (bidx < B)[None, :]
+    # int64 row starts per column ([SEQ*N2]), int32 positions: no int64 [R, SEQ*N2] tile
+    base = (bidx * C + h * HEAD_DIM).to(tl.int64) * L
     c2 = tl.load(C2 + rn[:, None] * N2 + rn[None, :])
     s2 = tl.load(S2 + rn[:, None] * N2 + rn[None, :])
     d = tl.load(DSKIP + h).to(tl.float32)
     if HAS_V:
-        vj = tl.load(V + row0 + j * L + offs, mask=mask, other=0.0).to(tl.float32)
-    y = tl.zeros([R, N2], dtype=tl.float32)
+        vj = tl.load(V + base[None, :] + (j * L + pos), mask=mask, other=0.0).to(tl.float32)
+    y = tl.zeros([R, SEQ * N2], dtype=tl.float32)
     for i in range(HEAD_DIM):
-        x = tl.load(KX + row0 + i * L + offs, mask=mask, other=0.0).to(tl.float32)
+        x = tl.load(KX + base[None, :] + (i * L + pos), mask=mask, other=0.0).to(tl.float32)
         if HAS_V:
             x = x * vj
         xd = x.to(DOT)
-        s = tl.zeros([R, N2], dtype=tl.float32)
+        s = tl.zeros([R, SEQ * N2], dtype=tl.float32)
         for kb in range(0, N1, BK):
             rk = kb + tl.arange(0, BK)
             c1 = tl.load(C1 + rk[:, None] * N1 + rr[None, :])
             s1 = tl.load(S1 + rk[:, None] * N1 + rr[None, :])
             c1t = tl.load(C1 + rr[:, None] * N1 + rk[None, :])
             s1t = tl.load(S1 + rr[:, None] * N1 + rk[None, :])
-            twc = tl.load(TWC + rk[:, None] * N2 + rn[None, :])
-            tws = tl.load(TWS + rk[:, None] * N2 + rn[None, :])
-            kfr, kfi = _load_spectrum(KFR, KFI, KSC, h, rk, rn, N1, N2)
+            # stage-2 row b*SEQ + s is spectrum row kb + b (of sequence s)
+            rks = kb + tl.arange(0, BK * SEQ) // SEQ
+            twc = tl.load(TWC + rks[:, None] * N2 + rn[None, :])
+            tws = tl.load(TWS + rks[:, None] * N2 + rn[None, :])
+            kfr, kfi = _load_spectrum(KFR, KFI, KSC, h, rks, rn, N1, N2)
             xr, xi = _dft_rows(xd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
             s = _idft_rows(
                 s, xr * kfr - xi * kfi, xr * kfi + xi * kfr, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC
             )
         s = s * N2 + d * x
         if HAS_Q:
-            qi = tl.load(Q + row0 + i * L + offs, mask=mask, other=0.0).to(tl.float32)
+            qi = tl.load(Q + base[None, :] + (i * L + pos), mask=mask, other=0.0).to(tl.float32)
             y += qi * s
         else:
             y += s
-    tl.store(Y + row0 + j * L + offs, y.to(Y.dtype.element_ty), mask=mask)
+    tl.store(Y + base[None, :] + (j * L + pos), y.to(Y.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -505,11 +532,14 @@ def _launch(q, k, v, dy, spec, D, head_dim, plan):
         "num_warps": cfg.num_warps,
         "num_stages": cfg.num_stages,
     }
-    grid = (Bsz * H, head_dim)
     if dy is None:
         y = _empty_like(k)
-        _fftconv_h3_fwd_kernel[grid](q_arg, k, v_arg, y, *spec, D, *tables, L, C, H, **meta)
+        grid = (H * triton.cdiv(Bsz, cfg.seq), head_dim)
+        _fftconv_h3_fwd_kernel[grid](
+            q_arg, k, v_arg, y, *spec, D, *tables, L, C, H, Bsz, SEQ=cfg.seq, **meta
+        )
         return y
+    grid = (Bsz * H, head_dim)
 
     # with head_dim > 1 several programs add into dq / dk rows: fp32 buffers, zeroed
     def row_grad(like: torch.Tensor) -> torch.Tensor:
