@@ -3,11 +3,13 @@ tabulate shared memory, registers and spills (no GPU or driver needed: Triton's 
 its ptxas run here).
 
     python3 scripts/triton_compile_table.py [--all] [--jobs 2] [--json PATH]
+    python3 scripts/triton_compile_table.py --from-json PATH   # print a saved run's table
 
 Default: the variants the dispatcher can launch (:func:`longseq.kernels.fftconv.aot.dispatch_plans`).
 ``--all``: every length up to the kernel's 8192 for every dtype, including those the dispatcher
 routes to the reference because they do not fit. Prints a markdown table (one row per dtype,
-direction, op and length; columns per architecture).
+direction, op and length, with the FFT split and launch parameters the dispatcher uses; columns
+per architecture).
 """
 
 from __future__ import annotations
@@ -33,7 +35,16 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="every length up to 8192, fitting or not")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--from-json", type=Path, default=None, help="print the table of a saved run")
     args = parser.parse_args()
+    if args.from_json is not None:
+        try:
+            saved = json.loads(args.from_json.read_text())
+            rows, took = saved["rows"], saved["seconds"]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            sys.exit(f"{args.from_json}: not a saved compile table ({err})")
+        render(rows, took)
+        return
     plans = dispatch_plans(head_dims=(1,), max_len=FUSED_MAX_LEN if args.all else None)
     start = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -42,15 +53,22 @@ def main() -> None:
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"seconds": took, "rows": rows}, indent=1))
+    render(rows, took)
+
+
+def render(rows: list[dict], took: float) -> None:
+    """Print the markdown table of compiled rows (as :func:`compile_plan` returns them)."""
     by_key: dict[tuple, dict[int, dict]] = {}
     for r in rows:
         by_key.setdefault((r["dtype"], r["direction"], r["op"], r["length"]), {})[r["arch"]] = r
-    head = "| dtype | pass | op | L (FFT n) | " + " | ".join(
+    head = "| dtype | pass | op | L (FFT n = n1 x n2) | warps / stages / BK / seq | " + " | ".join(
         f"sm_{a} shared KB | sm_{a} regs | sm_{a} spill B" for a in ARCHS) + " |"
     print(head)
-    print("|" + "---|" * 4 + "---:|" * (3 * len(ARCHS)))
+    print("|" + "---|" * 5 + "---:|" * (3 * len(ARCHS)))
     for (dtype, direction, op, L), per_arch in sorted(by_key.items()):
-        n = next(iter(per_arch.values()))["fft_n"]
+        first = next(iter(per_arch.values()))
+        n = f"{first['fft_n']} = {first['fft_n1']} x {first['fft_n2']}"
+        launch = f"{first['num_warps']} / {first['num_stages']} / {first['bk']} / {first.get('seq', 1)}"
         cells = []
         for a in ARCHS:
             r = per_arch.get(a)
@@ -59,7 +77,7 @@ def main() -> None:
                 continue
             kb = f"{r['shared_bytes'] / 1024:.0f}" + ("" if r["fits"] else " **over**")
             cells += [kb, str(r.get("registers")), str(r.get("spill_bytes"))]
-        print(f"| {dtype} | {direction} | {op} | {L} ({n}) | " + " | ".join(cells) + " |")
+        print(f"| {dtype} | {direction} | {op} | {L} ({n}) | {launch} | " + " | ".join(cells) + " |")
     over = sum(not r["fits"] for r in rows)
     print(f"\n{len(rows)} kernels compiled in {took:.0f} s; {over} over their architecture's shared memory")
 

@@ -99,7 +99,8 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
     """Compile ``plan`` for its architecture with its launch parameters (``config``: a
     :class:`~longseq.kernels.fftconv.triton.LaunchConfig` to try instead of the one the
     dispatcher uses); returns the plan's fields plus ``fft_n`` / ``fft_n1`` / ``fft_n2``,
-    ``shared_bytes``, ``shared_limit``, ``fits``, ``num_warps``, ``num_stages``, ``bk`` and (``registers``) ``registers`` / ``spill_bytes``."""
+    ``shared_bytes``, ``shared_limit``, ``fits``, ``num_warps``, ``num_stages``, ``bk``, ``seq``
+    and (``registers``) ``registers`` / ``spill_bytes``."""
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
@@ -117,7 +118,8 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
              "R": fp.rows, "BK": cfg.bk, "SEQ": cfg.seq, "DOT": dot, "PREC": prec}
     const = {k: v for k, v in const.items() if k in fn.arg_names}  # SEQ: forward only
     table = "*fp16" if dot == triton.language.float16 else "*bf16" if dot == triton.language.bfloat16 else "*fp32"
-    spec = {torch.float16: "*fp16", torch.bfloat16: "*bf16", torch.float32: "*fp32"}[kt.spectrum_dtype(dtype)]
+    ptr = {torch.float16: "*fp16", torch.bfloat16: "*bf16", torch.float32: "*fp32"}
+    spec = ptr[kt.spectrum_dtype(dtype)]
     fp32_args = {"KSC", "DSKIP", "TWC", "TWS", "DKP", "DDP"}
     grads_fp32 = plan.head_dim > 1  # dq / dk accumulate with fp32 atomics
     sig: dict[str, str] = {}
@@ -135,10 +137,12 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
         else:
             sig[name] = io
     src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(k),): v for k, v in const.items()})
-    compiled = triton.compile(src, target=GPUTarget("cuda", plan.arch, 32), options={"num_warps": cfg.num_warps, "num_stages": cfg.num_stages})
+    options = {"num_warps": cfg.num_warps, "num_stages": cfg.num_stages}
+    compiled = triton.compile(src, target=GPUTarget("cuda", plan.arch, 32), options=options)
     shared = int(compiled.metadata.shared)
-    row: dict[str, Any] = {**asdict(plan), "fft_n": fp.n, "fft_n1": fp.n1, "fft_n2": fp.n2, "num_warps": cfg.num_warps,
-                           "num_stages": cfg.num_stages, "bk": cfg.bk, "seq": cfg.seq, "shared_bytes": shared,
+    row: dict[str, Any] = {**asdict(plan), "fft_n": fp.n, "fft_n1": fp.n1, "fft_n2": fp.n2,
+                           "num_warps": cfg.num_warps, "num_stages": cfg.num_stages, "bk": cfg.bk,
+                           "seq": cfg.seq, "shared_bytes": shared,
                            "shared_limit": SHARED_LIMIT[plan.arch], "fits": shared <= SHARED_LIMIT[plan.arch]}
     if registers:
         row["registers"], row["spill_bytes"] = _registers(compiled.asm["ptx"], plan.arch)
