@@ -1,9 +1,12 @@
 """Fused causal FFT convolution in Triton (FlashConv, docs/h3.md §3.2-3.3): forward and backward.
 
-Same functions as :func:`fftconv_h3_ref` and :func:`fftconv_ref`; one program per output row
-(batch b, head h, column j) keeps the whole sequence on chip: it reads the q, k, v rows of its
+Same functions as :func:`fftconv_h3_ref` and :func:`fftconv_ref`; a program computes output
+row (batch b, head h, column j) — the forward up to ``seq`` batch rows of one head at once
+(:class:`LaunchConfig`) — and keeps the whole sequence on chip: it reads the q, k, v rows of its
 head, forms the k*v gate, convolves with the head's kernel, adds the D skip, multiplies by q,
 reduces over the head dimension and writes y once; nothing intermediate goes to memory.
+Programs are ordered batch fastest, so those reading one head's kernel spectrum (stored as its
+16-bit Hermitian half for 16-bit inputs, :func:`kernel_spectrum`) run together.
 
 The FFT of size N = next_pow2(2L) (at least 512) is a two-level block (Monarch) DFT made of dense
 matrix multiplies so that ``tl.dot`` (tensor cores) does the work. With N = N1*N2 and the signal
@@ -107,6 +110,8 @@ _LAUNCH: dict[tuple[str, bool, int], LaunchConfig] = {
     ("forward", True, 512): LaunchConfig(num_warps=4, num_stages=3, bk=16, seq=2),
     ("forward", True, 1024): LaunchConfig(num_warps=4, num_stages=3, bk=16, seq=2),
     ("forward", True, 4096): LaunchConfig(num_warps=8, num_stages=3, bk=16),
+    ("backward", True, 1024): LaunchConfig(num_warps=8, num_stages=3, bk=16),
+    ("backward", True, 2048): LaunchConfig(num_warps=8, num_stages=3, bk=16),
     ("backward", True, 4096): LaunchConfig(num_warps=4, num_stages=3, bk=16),
 }
 
