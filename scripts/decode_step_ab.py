@@ -117,7 +117,8 @@ def main() -> None:
     print(f"machine: {env['cpu']}, {args.threads} torch threads, "
           f"1-min load {os.getloadavg()[0]:.2f} at the end; batch {args.batch}, "
           f"position {args.position}, median of {args.steps} interleaved steps")
-    print("| model | version | ms/step | MB/step | copy GB/s | floor ms | % of floor | x vs Transformer |")
+    print("| model | version | ms/step | MB/step | copy GB/s | floor ms | % of floor "
+          "| x vs Transformer |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     med = {key: statistics.median(v) for key, v in times.items()}
     for kind, version in runs:
