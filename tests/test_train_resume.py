@@ -281,7 +281,16 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_auto_finishes(
     while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert last.exists(), proc.communicate()[1][-2000:]
-    proc.send_signal(signal.SIGINT)
+    # Ctrl-C, pressed again while the run goes on: a SIGINT that lands inside a callback run from
+    # C++ (a __del__, a weakref finaliser) becomes "Exception ignored" and is lost (seen once in
+    # CI); Lightning ignores further SIGINTs once its shutdown has begun.
+    for _ in range(10):
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+            break
+        except subprocess.TimeoutExpired:
+            continue
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     lines = [line for line in err.splitlines() if line.startswith("error:")]
