@@ -32,7 +32,8 @@ class _CausalFFTConv(torch.autograd.Function):
         y = torch.fft.irfft(U * Kf, n=n)[..., :L]
         if D is not None:
             y = y + u * D.unsqueeze(-1)
-        ctx.save_for_backward(u, U, Kf, D)
+        # u only serves dD: without a skip term the spectrum U is all the backward keeps of it
+        ctx.save_for_backward(u if D is not None else None, U, Kf, D)
         ctx.kernel_len = k.shape[-1]
         return y
 
@@ -40,7 +41,7 @@ class _CausalFFTConv(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, dy: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         u, U, Kf, D = ctx.saved_tensors
-        H, L = u.shape[-2], u.shape[-1]
+        H, L = dy.shape[-2], dy.shape[-1]
         n = fft_size(L)
         G = torch.fft.rfft(dy, n=n)
         du = dk = dD = None
