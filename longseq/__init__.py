@@ -26,7 +26,16 @@ _LAZY = {
     "Loaded": "longseq.runs",
 }
 
-__all__ = ["MODALITIES", "TASKS", "LanguageModel", "Loaded", "ModelConfig", "SamplingConfig", "generate", "load"]
+__all__ = [
+    "MODALITIES",
+    "TASKS",
+    "LanguageModel",
+    "Loaded",
+    "ModelConfig",
+    "SamplingConfig",
+    "generate",
+    "load",
+]
 
 
 def __getattr__(name: str) -> Any:

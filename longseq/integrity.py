@@ -85,7 +85,8 @@ def file_problem(path: Path, record: Mapping[str, Any]) -> str | None:
         return f"{size:,} bytes where {expected:,} were written"
     if sha256_file(path) != record.get("sha256"):
         return (
-            "its sha256 differs from the one recorded when it was written (overwritten or corrupted)"
+            "its sha256 differs from the one recorded when it was written "
+            "(overwritten or corrupted)"
         )
     return None
 

@@ -32,12 +32,15 @@ def cell(value: Any, spec: str = "") -> str:
     return format(value, spec) if spec else str(value)
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]],
-                   right: Sequence[bool] | None = None) -> str:
+def markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool] | None = None
+) -> str:
     """A markdown table; ``right[i]``: column ``i`` is right-aligned (default: all of them)."""
     align = [True] * len(header) if right is None else list(right)
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if r else "---" for r in align) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if r else "---" for r in align) + "|",
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -47,7 +50,8 @@ def markdown_rows(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> 
     return markdown_table(
         [h for h, _, _ in columns],
         [[cell(r.get(key), spec) for _, key, spec in columns] for r in rows],
-        [bool(spec) for _, _, spec in columns])
+        [bool(spec) for _, _, spec in columns],
+    )
 
 
 def aligned_table(rows: Sequence[Sequence[str]]) -> str:
@@ -56,7 +60,9 @@ def aligned_table(rows: Sequence[Sequence[str]]) -> str:
         return ""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return "\n".join(
-        "  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[-1]]) for row in rows)
+        "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    )
 
 
 def pyplot() -> tuple[Any, Any]:
@@ -72,13 +78,19 @@ def pyplot() -> tuple[Any, Any]:
         import matplotlib.pyplot as plt
     except ImportError as err:
         raise MissingDependency(
-            missing_dependency("writing the PNG", "matplotlib", "bench")) from err
+            missing_dependency("writing the PNG", "matplotlib", "bench")
+        ) from err
     return matplotlib, plt
 
 
 @contextmanager
-def png(path: str | Path, panels: int = 1, figsize: tuple[float, float] = (7, 4.5),
-        title: str = "", sharex: bool = False) -> Iterator[tuple[Any, Any]]:
+def png(
+    path: str | Path,
+    panels: int = 1,
+    figsize: tuple[float, float] = (7, 4.5),
+    title: str = "",
+    sharex: bool = False,
+) -> Iterator[tuple[Any, Any]]:
     """``with png(path) as (matplotlib, ax): ax.plot(...)``: one figure of ``panels`` axes side
     by side (``ax`` is then an array of them), saved to ``path`` with ``title`` above the
     panels when the block ends without an error; the figure is closed either way.

@@ -10,13 +10,13 @@ integer ids, written as whitespace-separated numbers (:func:`encode_prompt`, :fu
 window it was trained on, and ``modality``: the name, distribution and version of the modality
 that read the data, so a run whose plugin is not installed names the package to install), and
 ``documents.json`` names the documents of each split with their sha256, so an evaluation can
-tell trained-on files from held-out ones whatever path it reads them from. Runs saved before these records have neither (:attr:`Loaded.trained_seq_len` and
-:attr:`Loaded.documents` are then None).
+tell trained-on files from held-out ones whatever path it reads them from. Runs saved before these
+records have neither (:attr:`Loaded.trained_seq_len` and :attr:`Loaded.documents` are then None).
 
 Every file is checked before it is used: ``config.json`` records the sha256 and size of
-``model.safetensors``, ``documents.json`` and of the tokenizer files (:func:`record_files`, called when a run is
-saved), and a file that differs, a config that is not JSON or a weights file that does not load
-raises :class:`RunError` with one line naming the file and what to do.
+``model.safetensors``, ``documents.json`` and of the tokenizer files (:func:`record_files`, called
+when a run is saved), and a file that differs, a config that is not JSON or a weights file that
+does not load raises :class:`RunError` with one line naming the file and what to do.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ _RESTORE = "restore it from a copy of the run, or train the run again"
 
 
 class RunError(ValueError):
-    """A run directory that cannot be loaded or a prompt it cannot encode; the message is one line."""
+    """A run directory that cannot be loaded or a prompt it cannot encode; the message is one
+    line."""
 
 
 @dataclass
@@ -214,7 +215,8 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
     missing = [name for name in (WEIGHTS_NAME, CONFIG_NAME) if not (run_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(
-            f"{run_dir}: no {' or '.join(missing)} (not a finished run; train one with `longseq train`)"
+            f"{run_dir}: no {' or '.join(missing)} "
+            "(not a finished run; train one with `longseq train`)"
         )
     recorded = _read_model_config(run_dir)
     if (run_dir / RUN_CONFIG).is_file():  # a missing one is reported where it is needed (eval)
@@ -231,11 +233,13 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
         except ValueError as exc:
             training = recorded.get(TRAINING_KEY)
             source = training.get("modality") if isinstance(training, dict) else None
-            missing = missing_modality(str(options.get("name")), source)
-            raise RunError(f"{run_dir / RUN_CONFIG}: {missing or one_line(exc)}") from None
+            hint = missing_modality(str(options.get("name")), source)
+            raise RunError(f"{run_dir / RUN_CONFIG}: {hint or one_line(exc)}") from None
         tokenizer_dir = run_dir / TOKENIZER_DIR
         if not tokenizer_dir.is_dir():
-            raise RunError(f"{tokenizer_dir}: no tokenizer directory for this {options.get('name')} run")
+            raise RunError(
+                f"{tokenizer_dir}: no tokenizer directory for this {options.get('name')} run"
+            )
         _verify_files(run_dir, recorded, f"{TOKENIZER_DIR}/")
         try:
             tokenizer = modality.load_tokenizer(tokenizer_dir)
@@ -261,13 +265,19 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
     model.eval()
     training = recorded.get(TRAINING_KEY)
     return Loaded(
-        model=model, tokenizer=tokenizer, modality=modality, config=config, run_dir=run_dir,
+        model=model,
+        tokenizer=tokenizer,
+        modality=modality,
+        config=config,
+        run_dir=run_dir,
         training=dict(training) if isinstance(training, dict) else {},
         documents=_read_documents(run_dir, recorded),
     )
 
 
-def _read_documents(run_dir: Path, recorded: dict[str, Any]) -> dict[str, list[dict[str, str]]] | None:
+def _read_documents(
+    run_dir: Path, recorded: dict[str, Any]
+) -> dict[str, list[dict[str, str]]] | None:
     """``documents.json`` checked against ``config.json``'s record; None when there is none."""
     path = run_dir / DOCUMENTS
     if not path.is_file():
@@ -295,15 +305,21 @@ def encode_prompt(loaded: Loaded, content: Any) -> list[int]:
     """
     if loaded.tokenizer is None:
         if not isinstance(content, str):
-            raise RunError(f"a synthetic run takes integer ids as text, got {type(content).__name__}")
+            raise RunError(
+                f"a synthetic run takes integer ids as text, got {type(content).__name__}"
+            )
         ids: list[int] = []
         for token in content.split():
             try:
                 value = int(token)
             except ValueError:
-                raise RunError(f"prompt token {token!r} is not an integer id (synthetic run)") from None
+                raise RunError(
+                    f"prompt token {token!r} is not an integer id (synthetic run)"
+                ) from None
             if not 0 <= value < loaded.vocab_size:
-                raise RunError(f"prompt id {value} is outside the vocabulary [0, {loaded.vocab_size})")
+                raise RunError(
+                    f"prompt id {value} is outside the vocabulary [0, {loaded.vocab_size})"
+                )
             ids.append(value)
     else:
         try:

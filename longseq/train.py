@@ -129,8 +129,12 @@ def train(
         # padding); the loss never changes it in place.
         warnings.filterwarnings("ignore", message=r"FSDP2-wrapped module .* returned a view tensor")
         run_stage(
-            trainer, trainer.fit, module, datamodule=task_data.datamodule,
-            ckpt_path=None if ckpt_path is None else str(ckpt_path), weights_only=True,
+            trainer,
+            trainer.fit,
+            module,
+            datamodule=task_data.datamodule,
+            ckpt_path=None if ckpt_path is None else str(ckpt_path),
+            weights_only=True,
         )
         results = run_stage(trainer, trainer.test, module, datamodule=task_data.datamodule)
 
@@ -152,7 +156,9 @@ def train(
         save_head = getattr(module, "save_head", None)
         if callable(save_head):
             save_head(run_dir)
-        _write_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        _write_atomic(
+            run_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n"
+        )
     return metrics
 
 

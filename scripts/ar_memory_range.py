@@ -31,7 +31,9 @@ def main() -> None:
         for split, data in zip(("train", "test"), make_splits(cfg), strict=True):
             acc = (run.model(data.inputs)[:, -1].argmax(-1) == data.targets[:, -1]).float().mean()
             print(f"{split} split, final token: {acc.item():.4f} ({len(data)} examples)")
-        fresh = associative_recall(args.n, cfg.vocab_size, cfg.seq_len, torch.Generator().manual_seed(123))
+        fresh = associative_recall(
+            args.n, cfg.vocab_size, cfg.seq_len, torch.Generator().manual_seed(123)
+        )
         pred = run.model(fresh.inputs).argmax(-1)
     keys, values = fresh.inputs[:, 0 : 2 * pairs : 2], fresh.inputs[:, 1 : 2 * pairs : 2]
     print("value after a key seen exactly once before, by pairs back: accuracy  n")
@@ -52,8 +54,11 @@ def main() -> None:
         with torch.no_grad():
             dt = diag.log_dt.exp()
             kernel = diag.kernel(2 * pairs + 2).abs().mean(0)
-        print(f"layer {i}: dt 10/50/90% {', '.join(f'{x:.4f}' for x in dt.quantile(q).tolist())}; "
-              f"mean |K| at lag 0/5/10/15/20: {', '.join(f'{kernel[j]:.3f}' for j in (0, 5, 10, 15, 20))}")
+        print(
+            f"layer {i}: dt 10/50/90% {', '.join(f'{x:.4f}' for x in dt.quantile(q).tolist())}; "
+            "mean |K| at lag 0/5/10/15/20: "
+            f"{', '.join(f'{kernel[j]:.3f}' for j in (0, 5, 10, 15, 20))}"
+        )
 
 
 if __name__ == "__main__":

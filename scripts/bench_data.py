@@ -92,8 +92,16 @@ def _train(overrides: list[str], steps: int, work: Path, label: str) -> dict[str
     """One training run in a fresh process: first-step time, step times, RSS, losses."""
     out = work / f"{label}.json"
     env = {**os.environ, "BENCH_T0": repr(time.time())}
-    command = [sys.executable, __file__, "_train", str(out), str(steps), str(work / label),
-               *overrides, "trainer.enable_progress_bar=false"]
+    command = [
+        sys.executable,
+        __file__,
+        "_train",
+        str(out),
+        str(steps),
+        str(work / label),
+        *overrides,
+        "trainer.enable_progress_bar=false",
+    ]
     with open(work / f"{label}.log", "w") as log:
         child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
@@ -106,7 +114,7 @@ def _train(overrides: list[str], steps: int, work: Path, label: str) -> dict[str
     return {
         "label": label,
         "first_step_s": ends[0],
-        "step_s": statistics.median(b - a for a, b in zip(ends, ends[1:])),
+        "step_s": statistics.median(b - a for a, b in zip(ends, ends[1:], strict=False)),
         "steps": len(ends),
         "rss_first_mb": record["rss_first_mb"],
         "rss_last_mb": record["rss_last_mb"],
@@ -130,22 +138,29 @@ def _rounds(plans: list[Plan], repeats: int, steps: int, work: Path) -> list[dic
             extra = prepare(r)
             results[i].append(_train([*overrides, *extra], steps, work, f"{label} #{r}"))
     merged = []
-    for (label, _, _), runs in zip(plans, results):
+    for (label, _, _), runs in zip(plans, results, strict=False):
         firsts = [run["first_step_s"] for run in runs]
-        merged.append({
-            "label": label,
-            "first_step_s": statistics.median(firsts),
-            "first_step_range": (min(firsts), max(firsts)),
-            "step_s": statistics.median(run["step_s"] for run in runs),
-            "steps": runs[0]["steps"],
-            **{key: max(run[key] for run in runs)
-               for key in ("rss_first_mb", "rss_last_mb", "peak_rss_mb")},
-            "loss": runs[0]["loss"],
-            "batch": runs[0]["batch"],
-            "repeats_same_batches": all(run["batch"] == runs[0]["batch"] for run in runs),
-            "repeats_loss_gap": max(abs(x - y) for run in runs
-                                    for x, y in zip(run["loss"], runs[0]["loss"])),
-        })
+        merged.append(
+            {
+                "label": label,
+                "first_step_s": statistics.median(firsts),
+                "first_step_range": (min(firsts), max(firsts)),
+                "step_s": statistics.median(run["step_s"] for run in runs),
+                "steps": runs[0]["steps"],
+                **{
+                    key: max(run[key] for run in runs)
+                    for key in ("rss_first_mb", "rss_last_mb", "peak_rss_mb")
+                },
+                "loss": runs[0]["loss"],
+                "batch": runs[0]["batch"],
+                "repeats_same_batches": all(run["batch"] == runs[0]["batch"] for run in runs),
+                "repeats_loss_gap": max(
+                    abs(x - y)
+                    for run in runs
+                    for x, y in zip(run["loss"], runs[0]["loss"], strict=False)
+                ),
+            }
+        )
     return merged
 
 
@@ -169,7 +184,7 @@ def _train_table(runs: list[dict[str, Any]], baseline: dict[str, Any]) -> list[s
 def _same_losses(a: dict[str, Any], b: dict[str, Any]) -> str:
     """Whether runs ``a`` and ``b`` trained on the same batches, and how far their losses are."""
     batches = "the same" if a["batch"] == b["batch"] else "DIFFERENT"
-    gap = max(abs(x - y) for x, y in zip(a["loss"], b["loss"]))
+    gap = max(abs(x - y) for x, y in zip(a["loss"], b["loss"], strict=False))
     losses = "bitwise identical" if a["loss"] == b["loss"] else f"at most {gap:.1e} apart"
     return f"{b['label']} vs {a['label']}: {batches} {len(a['batch'])} batches, losses {losses}"
 
@@ -179,8 +194,9 @@ def _repeats(runs: list[dict[str, Any]]) -> str:
     batches = all(run["repeats_same_batches"] for run in runs)
     gap = max(run["repeats_loss_gap"] for run in runs)
     losses = "bitwise identical" if gap == 0 else f"at most {gap:.1e} apart"
-    return (f"Repeats of one kind: {'the same' if batches else 'DIFFERENT'} batches, "
-            f"losses {losses}.")
+    return (
+        f"Repeats of one kind: {'the same' if batches else 'DIFFERENT'} batches, losses {losses}."
+    )
 
 
 def _window_reads(path: str, count: int) -> float:
@@ -189,8 +205,9 @@ def _window_reads(path: str, count: int) -> float:
     from longseq.plugins.genomics.tokenizer import DNATokenizer
     from longseq.tasks.lm.corpus import resolve_path
 
-    windows = GenomeWindows(resolve_path(path), 1025, DNATokenizer("upper"), count, seed=1,
-                            reverse_complement_prob=0.5)
+    windows = GenomeWindows(
+        resolve_path(path), 1025, DNATokenizer("upper"), count, seed=1, reverse_complement_prob=0.5
+    )
     windows[0]
     start = time.perf_counter()
     for i in range(count):
@@ -221,16 +238,30 @@ def _genome(args: argparse.Namespace, work: Path) -> list[str]:
             Path(f"{fasta}{suffix}").unlink(missing_ok=True)
         return []
 
-    cold, warm, workers, baseline = _rounds([
-        (f"{name}, no index yet", common, no_index),
-        (f"{name}, indexed", common, lambda r: []),
-        (f"{name}, indexed, 2 workers", [*common, "data.num_workers=2"], lambda r: []),
-        ("lambda 48.5 kbp (baseline)", ["experiment=genomics/windows", f"data.path={LAMBDA}"],
-         lambda r: []),
-    ], args.repeats, args.steps, work)
+    cold, warm, workers, baseline = _rounds(
+        [
+            (f"{name}, no index yet", common, no_index),
+            (f"{name}, indexed", common, lambda r: []),
+            (f"{name}, indexed, 2 workers", [*common, "data.num_workers=2"], lambda r: []),
+            (
+                "lambda 48.5 kbp (baseline)",
+                ["experiment=genomics/windows", f"data.path={LAMBDA}"],
+                lambda r: [],
+            ),
+        ],
+        args.repeats,
+        args.steps,
+        work,
+    )
     lines += _train_table([cold, warm, workers, baseline], baseline)
-    lines += ["", _same_losses(warm, workers) + "; " + _same_losses(warm, cold) + ". "
-              + _repeats([cold, warm, workers, baseline])]
+    lines += [
+        "",
+        _same_losses(warm, workers)
+        + "; "
+        + _same_losses(warm, cold)
+        + ". "
+        + _repeats([cold, warm, workers, baseline]),
+    ]
     index_s = {}
     for builder in ("pyfaidx", "longseq"):
         for suffix in (".fai", ".gzi"):
@@ -249,7 +280,8 @@ def _genome(args: argparse.Namespace, work: Path) -> list[str]:
         "",
         f"Index build alone (.fai + .gzi): {index_s['longseq']:.1f} s (IndexedGenome's "
         f"vectorised builder); pyfaidx's own builder {index_s['pyfaidx']:.1f} s "
-        f"({index_s['pyfaidx'] / index_s['longseq']:.1f}x longer). Random windows of 1,025 bases read "
+        f"({index_s['pyfaidx'] / index_s['longseq']:.1f}x longer). Random windows of 1,025 bases "
+        "read "
         f"and encoded ({args.windows} each): {big:.3f} ms on the {name} genome, {small:.3f} ms "
         f"on lambda ({big / small:.2f}x).",
     ]
@@ -268,8 +300,10 @@ def _code(args: argparse.Namespace, work: Path) -> list[str]:
         "",
         "| phase | s | share |",
         "|---|---:|---:|",
-        *(f"| {k} | {phases[k]:.2f} | {phases[k] / total:.0%} |"
-          for k in ("walk", "parse", "order", "tokenise")),
+        *(
+            f"| {k} | {phases[k]:.2f} | {phases[k] / total:.0%} |"
+            for k in ("walk", "parse", "order", "tokenise")
+        ),
         f"| total | {total:.2f} | |",
         "",
     ]
@@ -278,16 +312,34 @@ def _code(args: argparse.Namespace, work: Path) -> list[str]:
     first_cache = f"data.cache_dir={work / 'tree-cache-0'}"
     email = ["experiment=code/stdlib", f"data.cache_dir={work / 'email-cache'}"]
     _train(email, 2, work, "email, building its cache")
-    cold, warm, workers, baseline = _rounds([
-        ("tree, no cache yet", common, lambda r: [f"data.cache_dir={work / f'tree-cache-{r}'}"]),
-        ("tree, cache reused", [*common, first_cache], lambda r: []),
-        ("tree, cache reused, 2 workers", [*common, first_cache, "data.num_workers=2"],
-         lambda r: []),
-        ("email 0.5 MB, cache reused (baseline)", email, lambda r: []),
-    ], args.repeats, args.steps, work)
+    cold, warm, workers, baseline = _rounds(
+        [
+            (
+                "tree, no cache yet",
+                common,
+                lambda r: [f"data.cache_dir={work / f'tree-cache-{r}'}"],
+            ),
+            ("tree, cache reused", [*common, first_cache], lambda r: []),
+            (
+                "tree, cache reused, 2 workers",
+                [*common, first_cache, "data.num_workers=2"],
+                lambda r: [],
+            ),
+            ("email 0.5 MB, cache reused (baseline)", email, lambda r: []),
+        ],
+        args.repeats,
+        args.steps,
+        work,
+    )
     lines += _train_table([cold, warm, workers, baseline], baseline)
-    lines += ["", _same_losses(warm, workers) + "; " + _same_losses(warm, cold) + ". "
-              + _repeats([cold, warm, workers, baseline])]
+    lines += [
+        "",
+        _same_losses(warm, workers)
+        + "; "
+        + _same_losses(warm, cold)
+        + ". "
+        + _repeats([cold, warm, workers, baseline]),
+    ]
     return lines
 
 
@@ -300,8 +352,9 @@ def main() -> None:
     genome = sub.add_parser("genome", help="random-window training on a large BGZF FASTA")
     genome.add_argument("--bases", type=int, default=1_000_000_000)
     genome.add_argument("--contigs", type=int, default=8)
-    genome.add_argument("--windows", type=int, default=2000,
-                        help="random windows read for the read-speed line")
+    genome.add_argument(
+        "--windows", type=int, default=2000, help="random windows read for the read-speed line"
+    )
     code = sub.add_parser("code", help="the code modality over a large source tree")
     code.add_argument("--tree", required=True, help="source tree, e.g. /usr/share/go-1.19/src")
     code.add_argument("--languages", default="go", help="comma-separated; '' for all")
@@ -317,11 +370,21 @@ def main() -> None:
         work = Path(tmp)
         os.environ["LONGSEQ_CACHE"] = str(work / "longseq-cache")
         lines = _genome(args, work) if args.what == "genome" else _code(args, work)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.machine())
-    lines += ["", f"{os.cpu_count()} CPUs ({cpu}), 1-min load {load:.2f} at the start, "
-              f"{os.getloadavg()[0]:.2f} at the end; python {platform.python_version()}; "
-              f"peak RSS of this driver {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB."]
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+    lines += [
+        "",
+        f"{os.cpu_count()} CPUs ({cpu}), 1-min load {load:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end; python {platform.python_version()}; "
+        f"peak RSS of this driver {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} "
+        "MB.",
+    ]
     print("\n".join(lines))
 
 

@@ -41,7 +41,10 @@ def main() -> None:
         "s4d": S4D(D, SSMConfig(d_state=64)),
         "hyena": Hyena(D, HyenaConfig()),
     }
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, B=1, D={D}, fp32, median of {args.repeats}")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, B=1, D={D}, fp32, median "
+        f"of {args.repeats}"
+    )
     print("| layer | L | forward (s) | forward+backward (s) |")
     print("|---|---:|---:|---:|")
     for name, layer in layers.items():
@@ -55,7 +58,11 @@ def main() -> None:
             def fwd_bwd(layer: torch.nn.Module = layer, u: torch.Tensor = u) -> None:
                 layer(u).sum().backward()
 
-            print(f"| {name} | {L} | {median_s(fwd, args.repeats):.4f} | {median_s(fwd_bwd, args.repeats):.4f} |", flush=True)
+            print(
+                f"| {name} | {L} | {median_s(fwd, args.repeats):.4f} | "
+                f"{median_s(fwd_bwd, args.repeats):.4f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

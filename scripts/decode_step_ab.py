@@ -59,8 +59,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=64, help="timed rounds")
     ap.add_argument("--d-model", type=int, default=512)
     ap.add_argument("--n-layer", type=int, default=8)
-    ap.add_argument("--count-ops", action="store_true",
-                    help="also count the top-level ATen calls of one step (torch profiler)")
+    ap.add_argument(
+        "--count-ops",
+        action="store_true",
+        help="also count the top-level ATen calls of one step (torch profiler)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -114,11 +117,15 @@ def main() -> None:
                 calls = sum(1 for e in top if e.name.startswith("aten::"))
                 print(f"{key[0]} {key[1]}: {calls} top-level ATen calls per step")
     env = environment("cpu")
-    print(f"machine: {env['cpu']}, {args.threads} torch threads, "
-          f"1-min load {os.getloadavg()[0]:.2f} at the end; batch {args.batch}, "
-          f"position {args.position}, median of {args.steps} interleaved steps")
-    print("| model | version | ms/step | MB/step | copy GB/s | floor ms | % of floor "
-          "| x vs Transformer |")
+    print(
+        f"machine: {env['cpu']}, {args.threads} torch threads, "
+        f"1-min load {os.getloadavg()[0]:.2f} at the end; batch {args.batch}, "
+        f"position {args.position}, median of {args.steps} interleaved steps"
+    )
+    print(
+        "| model | version | ms/step | MB/step | copy GB/s | floor ms | % of floor "
+        "| x vs Transformer |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     med = {key: statistics.median(v) for key, v in times.items()}
     for kind, version in runs:
@@ -127,8 +134,10 @@ def main() -> None:
         base = med.get(("transformer", version))
         ratio = f"{base / med[kind, version]:.2f}" if base else "-"
         ms = 1e3 * med[kind, version]
-        print(f"| {kind} | {version} | {ms:.2f} | {nbytes[kind] / 1e6:.1f} | {bw / 1e9:.1f} | "
-              f"{1e3 * floor:.2f} | {100 * floor / med[kind, version]:.0f} | {ratio} |")
+        print(
+            f"| {kind} | {version} | {ms:.2f} | {nbytes[kind] / 1e6:.1f} | {bw / 1e9:.1f} | "
+            f"{1e3 * floor:.2f} | {100 * floor / med[kind, version]:.0f} | {ratio} |"
+        )
 
 
 if __name__ == "__main__":

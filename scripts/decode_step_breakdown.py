@@ -35,12 +35,14 @@ def main() -> None:
         cache = model.allocate_cache(1, 256)
         token = model(torch.randint(0, 256, (1, 16)), cache=cache)[:, -1].argmax(-1)
         mats = [(model.embedding.weight, None)]
-        for block, state in zip(model.blocks, cache.states):
+        for block, state in zip(model.blocks, cache.states, strict=False):
             assert block.mlp is not None
-            mats += [(state.decode.in_weight, state.decode.in_bias),
-                     (block.mixer.output_linear.weight, block.mixer.output_linear.bias),
-                     (block.mlp.fc1.weight, block.mlp.fc1.bias),
-                     (block.mlp.fc2.weight, block.mlp.fc2.bias)]
+            mats += [
+                (state.decode.in_weight, state.decode.in_bias),
+                (block.mixer.output_linear.weight, block.mixer.output_linear.bias),
+                (block.mlp.fc1.weight, block.mlp.fc1.bias),
+                (block.mlp.fc2.weight, block.mlp.fc2.bias),
+            ]
         nbytes = sum(w.numel() * w.element_size() for w, _ in mats)
         inputs = {w.shape[1]: torch.zeros(1, w.shape[1]) for w, _ in mats}
         src = torch.ones(nbytes // 4)
@@ -54,9 +56,12 @@ def main() -> None:
             for w, b in mats:
                 F.linear(inputs[w.shape[1]], w, b)
 
-        parts = {"whole step": step, "its matrix-vector products alone": products,
-                 "read the same bytes (sum)": src.sum,
-                 "copy the same bytes": lambda: dst.copy_(src)}
+        parts = {
+            "whole step": step,
+            "its matrix-vector products alone": products,
+            "read the same bytes (sum)": src.sum,
+            "copy the same bytes": lambda: dst.copy_(src),
+        }
         times: dict[str, list[float]] = {k: [] for k in parts}
         for i in range(args.steps + 2):
             for name, fn in parts.items():
@@ -64,9 +69,11 @@ def main() -> None:
                 fn()
                 if i >= 2:
                     times[name].append(time.perf_counter() - start)
-    print(f"{args.n_layer}-layer H3, d_model {args.d_model}, batch 1, {args.threads} threads, "
-          f"1-min load {os.getloadavg()[0]:.2f}; matrices {nbytes / 1e6:.1f} MB; "
-          f"median of {args.steps}")
+    print(
+        f"{args.n_layer}-layer H3, d_model {args.d_model}, batch 1, {args.threads} threads, "
+        f"1-min load {os.getloadavg()[0]:.2f}; matrices {nbytes / 1e6:.1f} MB; "
+        f"median of {args.steps}"
+    )
     print("| part | ms | GB/s over the matrices' bytes |")
     print("|---|---:|---:|")
     for name, ts in times.items():

@@ -14,7 +14,15 @@ import torch
 
 from longseq.kernels.fftconv.reference import fft_size
 
-SHAPES = [(32, 64, 21), (32, 64, 22), (8, 64, 77), (8, 64, 1000), (8, 64, 1021), (1, 64, 8191), (1, 64, 12345)]
+SHAPES = [
+    (32, 64, 21),
+    (32, 64, 22),
+    (8, 64, 77),
+    (8, 64, 1000),
+    (8, 64, 1021),
+    (1, 64, 8191),
+    (1, 64, 12345),
+]
 
 
 def cpu_ms(fn: Callable[[], None], reps: int) -> float:
@@ -44,9 +52,12 @@ def main() -> None:
         u = torch.randn(B, H, L, requires_grad=True)
         k = torch.randn(H, L)
         reps = max(5, 200_000 // (B * H * L))
-        plain = cpu_ms(lambda: conv_step(u, k, 2 * L), reps)
-        smooth = cpu_ms(lambda: conv_step(u, k, fft_size(L)), reps)
-        print(f"| {B} | {H} | {L} | {2 * L} | {plain:.3f} | {fft_size(L)} | {smooth:.3f} | {plain / smooth:.2f}x |")
+        plain = cpu_ms(lambda u=u, k=k, L=L: conv_step(u, k, 2 * L), reps)
+        smooth = cpu_ms(lambda u=u, k=k, L=L: conv_step(u, k, fft_size(L)), reps)
+        print(
+            f"| {B} | {H} | {L} | {2 * L} | {plain:.3f} | {fft_size(L)} | {smooth:.3f} | "
+            f"{plain / smooth:.2f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--channels", type=int, default=1024)
     args = parser.parse_args()
-    print("| L | FFT n (n1 x n2) | warps / BK / seq | HBM B/elem (miss / hit) | L2 table B/elem | "
-          "FLOP/elem | fused us (miss / hit) | torch.fft us | predicted x torch.fft | bound |")
+    print(
+        "| L | FFT n (n1 x n2) | warps / BK / seq | HBM B/elem (miss / hit) | L2 table B/elem | "
+        "FLOP/elem | fused us (miss / hit) | torch.fft us | predicted x torch.fft | bound |"
+    )
     print("|---:|---|---|---:|---:|---:|---:|---:|---:|---|")
     for L in (256, 512, 1024, 2048, 4096, 8192):
         p = fft_plan(L)
@@ -81,10 +83,12 @@ def main() -> None:
         t_ref = elems * REF_BYTES / HBM_BPS
         bound = "compute" if t_flop >= elems * hit / HBM_BPS else "memory"
         launch = f"{cfg.num_warps} / {cfg.bk} / {cfg.seq}"
-        print(f"| {L} | {p.n} ({p.n1} x {p.n2}) | {launch} | {miss:.1f} / {hit:.1f} | "
-              f"{table_bytes(p.n1, p.n2) / (cfg.seq * L):.0f} | {flop:.0f} | "
-              f"{1e6 * t_miss:.0f} / {1e6 * t_hit:.0f} | {1e6 * t_ref:.0f} | "
-              f"{t_ref / t_miss:.1f} - {t_ref / t_hit:.1f} | {bound} |")
+        print(
+            f"| {L} | {p.n} ({p.n1} x {p.n2}) | {launch} | {miss:.1f} / {hit:.1f} | "
+            f"{table_bytes(p.n1, p.n2) / (cfg.seq * L):.0f} | {flop:.0f} | "
+            f"{1e6 * t_miss:.0f} / {1e6 * t_hit:.0f} | {1e6 * t_ref:.0f} | "
+            f"{t_ref / t_miss:.1f} - {t_ref / t_hit:.1f} | {bound} |"
+        )
 
 
 if __name__ == "__main__":

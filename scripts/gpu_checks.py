@@ -42,60 +42,210 @@ def _longseq(quick: bool) -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "longseq.cli"]
 
 
-def _steps(out: Path, device: str, quick: bool, wheels: Path | None) -> list[tuple[str, list[str], float]]:
+def _steps(
+    out: Path, device: str, quick: bool, wheels: Path | None
+) -> list[tuple[str, list[str], float]]:
     """(name, command, budget in seconds) in the order they run."""
     py = sys.executable
     pytest = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts="]
     steps: list[tuple[str, list[str], float]] = []
     if wheels is not None:
-        steps.append(("install", [py, "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheels),
-                                  "hydra-core", "omegaconf", "antlr4-python3-runtime", "click", "rich",
-                                  "safetensors", "PyYAML"], 60))
-        steps.append(("install_longseq", [py, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                                          "-e", str(ROOT)], 60))
+        steps.append(
+            (
+                "install",
+                [
+                    py,
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--no-index",
+                    "--find-links",
+                    str(wheels),
+                    "hydra-core",
+                    "omegaconf",
+                    "antlr4-python3-runtime",
+                    "click",
+                    "rich",
+                    "safetensors",
+                    "PyYAML",
+                ],
+                60,
+            )
+        )
+        steps.append(
+            (
+                "install_longseq",
+                [
+                    py,
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    "-e",
+                    str(ROOT),
+                ],
+                60,
+            )
+        )
     cli = _longseq(quick)
     steps.append(("longseq_help", [*cli, "--help"], 30))
     steps.append(("pytest_decoding", [*pytest, "tests/models/test_decoding.py"], 90))
     steps.append(("pytest_kernels", [*pytest, "tests/kernels"], 180))
-    steps.append(("pytest_models", [*pytest, "tests/models", "--deselect", "tests/models/test_decoding.py"], 90))
+    steps.append(
+        (
+            "pytest_models",
+            [*pytest, "tests/models", "--deselect", "tests/models/test_decoding.py"],
+            90,
+        )
+    )
     dtype = "bfloat16" if device == "cuda" else "float32"
     common = ["--device", device, "--dtype", dtype]
     conv_lengths = "256,1024" if quick else "256,512,1024,2048,4096,8192,16384,32768,65536"
-    steps.append(("bench_conv", [*cli, "bench", "conv", "--lengths", conv_lengths, "--batch", "8",
-                                 "--channels", "256" if quick else "1024", "--repeats", "10", "--budget", "20",
-                                 *common, "--json", str(out / "conv.json"), "--png", str(out / "conv.png")], 90))
-    size = ["--d-model", "256", "--n-layer", "2"] if quick else ["--d-model", "1024", "--n-layer", "12"]
+    steps.append(
+        (
+            "bench_conv",
+            [
+                *cli,
+                "bench",
+                "conv",
+                "--lengths",
+                conv_lengths,
+                "--batch",
+                "8",
+                "--channels",
+                "256" if quick else "1024",
+                "--repeats",
+                "10",
+                "--budget",
+                "20",
+                *common,
+                "--json",
+                str(out / "conv.json"),
+                "--png",
+                str(out / "conv.png"),
+            ],
+            90,
+        )
+    )
+    size = (
+        ["--d-model", "256", "--n-layer", "2"]
+        if quick
+        else ["--d-model", "1024", "--n-layer", "12"]
+    )
     prompts = "1024" if quick else "1024,4096,8192,16384"
-    for graphs in (("--cuda-graph", "graph"), ("--no-cuda-graph", "eager")) if device == "cuda" else ((None, "eager"),):
+    for graphs in (
+        (("--cuda-graph", "graph"), ("--no-cuda-graph", "eager"))
+        if device == "cuda"
+        else ((None, "eager"),)
+    ):
         flag, name = graphs
-        steps.append((f"bench_generate_{name}", [*cli, "bench", "generate", "--prompt-lengths", prompts,
-                                                 "--batch", "8", "--new-tokens", "128", "--repeats", "2",
-                                                 "--budget", "60", *size, *common, *([flag] if flag else []),
-                                                 "--json", str(out / f"generate_{name}.json"),
-                                                 "--png", str(out / f"generate_{name}.png")], 90))
+        steps.append(
+            (
+                f"bench_generate_{name}",
+                [
+                    *cli,
+                    "bench",
+                    "generate",
+                    "--prompt-lengths",
+                    prompts,
+                    "--batch",
+                    "8",
+                    "--new-tokens",
+                    "128",
+                    "--repeats",
+                    "2",
+                    "--budget",
+                    "60",
+                    *size,
+                    *common,
+                    *([flag] if flag else []),
+                    "--json",
+                    str(out / f"generate_{name}.json"),
+                    "--png",
+                    str(out / f"generate_{name}.png"),
+                ],
+                90,
+            )
+        )
     train_lengths = "1024" if quick else "1024,2048,4096,8192,16384"
-    steps.append(("bench_train", [*cli, "bench", "train", "--lengths", train_lengths, "--batch", "2",
-                                  "--repeats", "3", "--budget", "60", *size, *common,
-                                  "--json", str(out / "train.json"), "--png", str(out / "train.png")], 90))
+    steps.append(
+        (
+            "bench_train",
+            [
+                *cli,
+                "bench",
+                "train",
+                "--lengths",
+                train_lengths,
+                "--batch",
+                "2",
+                "--repeats",
+                "3",
+                "--budget",
+                "60",
+                *size,
+                *common,
+                "--json",
+                str(out / "train.json"),
+                "--png",
+                str(out / "train.png"),
+            ],
+            90,
+        )
+    )
     mem_lengths = "4096,16384" if quick else "16384,65536,262144,1048576"
-    steps.append(("bench_memory", [*cli, "bench", "memory", "--lengths", mem_lengths, "--device", device,
-                                   "--full-max-len", "262144", "--budget", "60",
-                                   "--json", str(out / "memory.json"), "--png", str(out / "memory.png")], 120))
+    steps.append(
+        (
+            "bench_memory",
+            [
+                *cli,
+                "bench",
+                "memory",
+                "--lengths",
+                mem_lengths,
+                "--device",
+                device,
+                "--full-max-len",
+                "262144",
+                "--budget",
+                "60",
+                "--json",
+                str(out / "memory.json"),
+                "--png",
+                str(out / "memory.png"),
+            ],
+            120,
+        )
+    )
     return steps
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of the script")
-    parser.add_argument("--device", default="cuda", help="cpu (with --quick) checks the script itself")
-    parser.add_argument("--wheels", type=Path, default=None, help="install dependencies offline from here first")
-    parser.add_argument("--deadline-s", type=float, default=540.0, help="stop starting steps after this")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes: a smoke run of the script"
+    )
+    parser.add_argument(
+        "--device", default="cuda", help="cpu (with --quick) checks the script itself"
+    )
+    parser.add_argument(
+        "--wheels", type=Path, default=None, help="install dependencies offline from here first"
+    )
+    parser.add_argument(
+        "--deadline-s", type=float, default=540.0, help="stop starting steps after this"
+    )
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + args.deadline_s
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     summary = ["# GPU checks", "", "| step | exit | seconds | last line |", "|---|---:|---:|---|"]
     for name, cmd, budget in _steps(out, args.device, args.quick, args.wheels):
         left = deadline - time.monotonic()
@@ -108,8 +258,15 @@ def main() -> None:
             f.write("$ " + " ".join(cmd) + "\n")
             f.flush()
             try:
-                rc: int | str = subprocess.run(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT,
-                                               timeout=min(budget, left), check=False).returncode
+                rc: int | str = subprocess.run(
+                    cmd,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=f,
+                    stderr=subprocess.STDOUT,
+                    timeout=min(budget, left),
+                    check=False,
+                ).returncode
             except subprocess.TimeoutExpired:
                 rc = "timeout"
         took = time.monotonic() - start

@@ -1,7 +1,8 @@
 """User and system CPU time per token of one training step of the long-context path, against L
 (one thread; the second of two steps is measured), with page faults and peak RSS:
 
-    THP_MEM_ALLOC_ENABLE=1 OMP_NUM_THREADS=1 python scripts/long_step_cpu_time.py 16384 65536 262144 1048576
+    THP_MEM_ALLOC_ENABLE=1 OMP_NUM_THREADS=1 python scripts/long_step_cpu_time.py 16384 65536
+    262144 1048576
 
 The model is `longseq bench memory`'s (H3, d_model 64, 2 layers, vocabulary 16, batch 1) with
 the default `model.long_context`. Each length runs in its own process (peak RSS only grows).
@@ -35,8 +36,10 @@ def _measure(L: int) -> str:
         after = resource.getrusage(resource.RUSAGE_SELF)
     user = 1e6 * (after.ru_utime - before.ru_utime) / L
     system = 1e6 * (after.ru_stime - before.ru_stime) / L
-    return (f"| {L} | {user:.1f} | {system:.1f} | {user + system:.1f} | "
-            f"{after.ru_minflt - before.ru_minflt} | {after.ru_maxrss / 1e6:.2f} |")
+    return (
+        f"| {L} | {user:.1f} | {system:.1f} | {user + system:.1f} | "
+        f"{after.ru_minflt - before.ru_minflt} | {after.ru_maxrss / 1e6:.2f} |"
+    )
 
 
 def main() -> None:
@@ -46,7 +49,9 @@ def main() -> None:
     print("| L | user us/token | system us/token | total us/token | page faults | peak RSS GB |")
     print("|---:|---:|---:|---:|---:|---:|")
     for L in sys.argv[1:] or ["16384", "65536", "262144"]:
-        out = subprocess.run([sys.executable, __file__, "--one", L], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", L], capture_output=True, text=True, check=True
+        )
         print(out.stdout.strip(), flush=True)
 
 

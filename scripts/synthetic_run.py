@@ -14,7 +14,9 @@ from longseq.tasks.synthetic.languages import SyntheticData
 Language = Callable[[int, int, int, torch.Generator], SyntheticData]
 
 
-def fresh_predictions(description: str, language: Language) -> tuple[SyntheticData, torch.Tensor, int, int]:
+def fresh_predictions(
+    description: str, language: Language
+) -> tuple[SyntheticData, torch.Tensor, int, int]:
     """Parse ``run_dir [--n N]``, draw N examples (seed 123, not the training seed) and return
     (data, correct [N] bool on the final token, vocab size, sequence length)."""
     parser = argparse.ArgumentParser(description=description)

@@ -18,23 +18,40 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-TASKS = {"associative_recall": "synthetic/associative_recall", "induction_head": "synthetic/induction_head"}
+TASKS = {
+    "associative_recall": "synthetic/associative_recall",
+    "induction_head": "synthetic/induction_head",
+}
 MODELS = ["h3", "s4d", "hyena", "transformer", "hybrid"]
 
 
 def run_cell(task: str, model: str, args: argparse.Namespace) -> dict:
     run_dir = Path(args.runs) / f"{task}-{model}"
-    cmd = ["longseq", "train", "--run-dir", str(run_dir), f"experiment={TASKS[task]}", f"model={model}",
-           "trainer.enable_progress_bar=false", *args.overrides]
+    cmd = [
+        "longseq",
+        "train",
+        "--run-dir",
+        str(run_dir),
+        f"experiment={TASKS[task]}",
+        f"model={model}",
+        "trainer.enable_progress_bar=false",
+        *args.overrides,
+    ]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     start = time.perf_counter()
-    # the `longseq` beside this interpreter (a venv's bin/), so the script runs without activating it
+    # the `longseq` beside this interpreter (a venv's bin/), so the script runs without activating
+    # it
     beside = Path(sys.executable).with_name("longseq")
     exe = [str(beside)] if beside.exists() else cmd[:1]
     proc = subprocess.run(exe + cmd[1:], env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
-    row = {"task": task, "model": model, "command": " ".join(cmd), "seconds": round(seconds, 1),
-           "returncode": proc.returncode}
+    row = {
+        "task": task,
+        "model": model,
+        "command": " ".join(cmd),
+        "seconds": round(seconds, 1),
+        "returncode": proc.returncode,
+    }
     metrics_path = run_dir / "metrics.json"
     if proc.returncode == 0 and metrics_path.exists():
         row.update(json.loads(metrics_path.read_text()))
@@ -45,7 +62,9 @@ def run_cell(task: str, model: str, args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--models", nargs="+", default=MODELS)
@@ -61,7 +80,11 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     lines = ["| task | model | test accuracy | time (s) | command |", "|---|---|---|---|---|"]
     for r in rows:
-        acc = f"{100 * r['test/accuracy']:.1f}" if "test/accuracy" in r else f"failed: {r.get('error')}"
+        acc = (
+            f"{100 * r['test/accuracy']:.1f}"
+            if "test/accuracy" in r
+            else f"failed: {r.get('error')}"
+        )
         lines.append(f"| {r['task']} | {r['model']} | {acc} | {r['seconds']} | `{r['command']}` |")
     out.write_text("\n".join(lines) + "\n")
     out.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

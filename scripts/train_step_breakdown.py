@@ -69,7 +69,9 @@ def main() -> None:
 
     from longseq.train import compose, train
 
-    cfg = compose([f"trainer.max_epochs={args.epochs}", "trainer.enable_progress_bar=false", *args.overrides])
+    cfg = compose(
+        [f"trainer.max_epochs={args.epochs}", "trainer.enable_progress_bar=false", *args.overrides]
+    )
     clock = StepClock()
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -84,7 +86,10 @@ def main() -> None:
         print(f"| {name} | {ms:.2f} |")
     print(f"| loop, validation, checkpoints | {loop:.2f} |")
     print(f"| **fit total** | **{clock.fit_s / steps * 1e3:.2f}** |")
-    print(f"train() wall {total:.1f} s, fit {clock.fit_s:.1f} s, test accuracy {metrics.get('test/accuracy', float('nan')):.4f}")
+    print(
+        f"train() wall {total:.1f} s, fit {clock.fit_s:.1f} s, test accuracy "
+        f"{metrics.get('test/accuracy', float('nan')):.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ its ptxas run here).
     python3 scripts/triton_compile_table.py [--all] [--jobs 2] [--json PATH]
     python3 scripts/triton_compile_table.py --from-json PATH   # print a saved run's table
 
-Default: the variants the dispatcher can launch (:func:`longseq.kernels.fftconv.aot.dispatch_plans`).
+Default: the variants the dispatcher can launch
+(:func:`longseq.kernels.fftconv.aot.dispatch_plans`).
 ``--all``: every length up to the kernel's 8192 for every dtype, including those the dispatcher
 routes to the reference because they do not fit. Prints a markdown table (one row per dtype,
 direction, op and length, with the FFT split and launch parameters the dispatcher uses; columns
@@ -32,10 +33,14 @@ def _row(plan) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--all", action="store_true", help="every length up to 8192, fitting or not")
+    parser.add_argument(
+        "--all", action="store_true", help="every length up to 8192, fitting or not"
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--from-json", type=Path, default=None, help="print the table of a saved run")
+    parser.add_argument(
+        "--from-json", type=Path, default=None, help="print the table of a saved run"
+    )
     args = parser.parse_args()
     if args.from_json is not None:
         try:
@@ -61,14 +66,19 @@ def render(rows: list[dict], took: float) -> None:
     by_key: dict[tuple, dict[int, dict]] = {}
     for r in rows:
         by_key.setdefault((r["dtype"], r["direction"], r["op"], r["length"]), {})[r["arch"]] = r
-    head = "| dtype | pass | op | L (FFT n = n1 x n2) | warps / stages / BK / seq | " + " | ".join(
-        f"sm_{a} shared KB | sm_{a} regs | sm_{a} spill B" for a in ARCHS) + " |"
+    head = (
+        "| dtype | pass | op | L (FFT n = n1 x n2) | warps / stages / BK / seq | "
+        + " | ".join(f"sm_{a} shared KB | sm_{a} regs | sm_{a} spill B" for a in ARCHS)
+        + " |"
+    )
     print(head)
     print("|" + "---|" * 5 + "---:|" * (3 * len(ARCHS)))
     for (dtype, direction, op, L), per_arch in sorted(by_key.items()):
         first = next(iter(per_arch.values()))
         n = f"{first['fft_n']} = {first['fft_n1']} x {first['fft_n2']}"
-        launch = f"{first['num_warps']} / {first['num_stages']} / {first['bk']} / {first.get('seq', 1)}"
+        launch = (
+            f"{first['num_warps']} / {first['num_stages']} / {first['bk']} / {first.get('seq', 1)}"
+        )
         cells = []
         for a in ARCHS:
             r = per_arch.get(a)
@@ -77,9 +87,14 @@ def render(rows: list[dict], took: float) -> None:
                 continue
             kb = f"{r['shared_bytes'] / 1024:.0f}" + ("" if r["fits"] else " **over**")
             cells += [kb, str(r.get("registers")), str(r.get("spill_bytes"))]
-        print(f"| {dtype} | {direction} | {op} | {L} ({n}) | {launch} | " + " | ".join(cells) + " |")
+        print(
+            f"| {dtype} | {direction} | {op} | {L} ({n}) | {launch} | " + " | ".join(cells) + " |"
+        )
     over = sum(not r["fits"] for r in rows)
-    print(f"\n{len(rows)} kernels compiled in {took:.0f} s; {over} over their architecture's shared memory")
+    print(
+        f"\n{len(rows)} kernels compiled in {took:.0f} s; {over} over their architecture's shared "
+        "memory"
+    )
 
 
 if __name__ == "__main__":

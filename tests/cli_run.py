@@ -21,8 +21,16 @@ def train_in_subprocess(tmp_path: Path, overrides: list[str]) -> tuple[Path, dic
     run_dir = tmp_path / "run"
     env = {**os.environ, "LONGSEQ_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-c", CLI, "train", "--run-dir", str(run_dir),
-         "trainer.enable_progress_bar=false", *overrides],
+        [
+            sys.executable,
+            "-c",
+            CLI,
+            "train",
+            "--run-dir",
+            str(run_dir),
+            "trainer.enable_progress_bar=false",
+            *overrides,
+        ],
         check=False,
         capture_output=True,
         text=True,

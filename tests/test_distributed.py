@@ -42,13 +42,24 @@ BASE = [
 PER_PROCESS = [*BASE, "data.batch_size=16"]  # 2 processes: 2 steps per epoch, 4 in all
 
 # Variables a launcher sets; the test's own environment must not leak them into the runs.
-_LAUNCH_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "NODE_RANK",
-                "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID", "LONGSEQ_RUN_DIR")
+_LAUNCH_VARS = (
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "LOCAL_WORLD_SIZE",
+    "GROUP_RANK",
+    "NODE_RANK",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "TORCHELASTIC_RUN_ID",
+    "LONGSEQ_RUN_DIR",
+)
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in _LAUNCH_VARS and not k.startswith("SLURM_")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in _LAUNCH_VARS and not k.startswith("SLURM_")
+    }
     return {**env, "OMP_NUM_THREADS": "1"}
 
 
@@ -84,8 +95,9 @@ def one_process(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     return run, train(compose([*BASE, "data.batch_size=32"]), run)
 
 
-def _assert_same_training(run: Path, metrics: dict[str, Any], reference: Path,
-                          ref_metrics: dict[str, float]) -> None:
+def _assert_same_training(
+    run: Path, metrics: dict[str, Any], reference: Path, ref_metrics: dict[str, float]
+) -> None:
     (a_train, a_val), (b_train, b_val) = _curve(reference), _curve(run)
     assert sorted(a_train) == sorted(b_train) == [0, 1, 2, 3]
     assert sorted(a_val) == sorted(b_val) == [0, 1]
@@ -112,20 +124,43 @@ def test_two_nodes_simulated_with_torchrun(tmp_path: Path, one_process) -> None:
         for node in (0, 1):
             cwd = tmp_path / f"node{node}"  # each node's own working directory
             cwd.mkdir()
-            procs.append(subprocess.Popen(
-                [_exe("torchrun"), "--nnodes", "2", "--node-rank", str(node), "--nproc-per-node",
-                 "1", "--master-addr", "127.0.0.1", "--master-port", str(port), _exe("longseq"),
-                 "train", "--run-dir", str(run), *PER_PROCESS, "trainer.num_nodes=2",
-                 "trainer.strategy=ddp"],
-                cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        _exe("torchrun"),
+                        "--nnodes",
+                        "2",
+                        "--node-rank",
+                        str(node),
+                        "--nproc-per-node",
+                        "1",
+                        "--master-addr",
+                        "127.0.0.1",
+                        "--master-port",
+                        str(port),
+                        _exe("longseq"),
+                        "train",
+                        "--run-dir",
+                        str(run),
+                        *PER_PROCESS,
+                        "trainer.num_nodes=2",
+                        "trainer.strategy=ddp",
+                    ],
+                    cwd=cwd,
+                    env=_env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    start_new_session=True,
+                )
+            )
         outputs = [proc.communicate(timeout=240) for proc in procs]
     finally:
         for proc in procs:  # torchrun and its worker share a new session: end both
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-    for proc, (_, err) in zip(procs, outputs):
+    for proc, (_, err) in zip(procs, outputs, strict=False):
         assert proc.returncode == 0, err[-3000:]
     (out0, err0), (out1, err1) = outputs
     assert "GLOBAL_RANK: 0, MEMBER: 1/2" in err0 and "GLOBAL_RANK: 1, MEMBER: 2/2" in err1
@@ -139,7 +174,9 @@ def test_two_nodes_simulated_with_torchrun(tmp_path: Path, one_process) -> None:
         steps = [int(row["step"]) for row in csv.DictReader(f) if row.get("train/loss")]
     assert steps == [0, 1, 2, 3]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
-        "best-epoch=1-step=4.ckpt", "last.ckpt"]
+        "best-epoch=1-step=4.ckpt",
+        "last.ckpt",
+    ]
     for node in (0, 1):
         assert list((tmp_path / f"node{node}").iterdir()) == []  # nothing beside the run dir
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 4
@@ -153,9 +190,22 @@ def test_fsdp2_in_two_cpu_processes(tmp_path: Path, one_process) -> None:
     one process with the same global batch; checkpoints and weights are whole."""
     run = tmp_path / "run"
     proc = subprocess.run(
-        [_exe("longseq"), "train", "--run-dir", str(run), *PER_PROCESS, "trainer.devices=2",
-         "trainer.strategy=fsdp2"],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=240, check=False)
+        [
+            _exe("longseq"),
+            "train",
+            "--run-dir",
+            str(run),
+            *PER_PROCESS,
+            "trainer.devices=2",
+            "trainer.strategy=fsdp2",
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in proc.stderr and proc.stdout.count("test accuracy:") == 1
     last = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
@@ -170,14 +220,25 @@ def test_fsdp2_in_two_cpu_processes(tmp_path: Path, one_process) -> None:
 
 def test_fsdp_on_cpu_is_one_line() -> None:
     for accelerator in ("cpu", "auto"):
-        line = error_line(CliRunner().invoke(main, [
-            "train", "--run-dir", "unused", "trainer.strategy=fsdp", "trainer.devices=2",
-            f"trainer.accelerator={accelerator}"]))
+        line = error_line(
+            CliRunner().invoke(
+                main,
+                [
+                    "train",
+                    "--run-dir",
+                    "unused",
+                    "trainer.strategy=fsdp",
+                    "trainer.devices=2",
+                    f"trainer.accelerator={accelerator}",
+                ],
+            )
+        )
         assert line == (
             "error: trainer.strategy=fsdp needs trainer.accelerator=gpu (Lightning's FSDP runs on "
             f"CUDA only; here trainer.accelerator={accelerator}); on CPU use "
             "trainer.strategy=fsdp2 (FSDP2 through Lightning's ModelParallelStrategy) or "
-            "trainer.strategy=ddp")
+            "trainer.strategy=ddp"
+        )
     assert not Path("unused").exists()
 
 
@@ -188,21 +249,33 @@ def test_trainer_settings_lightning_rejects_are_one_line(
 
     run = tmp_path / "run"
     if not torch.cuda.is_available():
-        line = error_line(CliRunner().invoke(main, [
-            "train", "--run-dir", str(run), *BASE, "trainer.accelerator=gpu"]))
+        line = error_line(
+            CliRunner().invoke(
+                main, ["train", "--run-dir", str(run), *BASE, "trainer.accelerator=gpu"]
+            )
+        )
         assert line == "error: trainer: No supported gpu backend found!"
         assert not run.exists()  # refused before anything is written
     # torchrun's world size (here 3) must be trainer.devices x trainer.num_nodes
     for name in _LAUNCH_VARS:  # set, then delete: restored as absent afterwards
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
-    for name, value in {"TORCHELASTIC_RUN_ID": "x", "RANK": "0", "LOCAL_RANK": "0",
-                        "GROUP_RANK": "0", "WORLD_SIZE": "3", "MASTER_ADDR": "127.0.0.1",
-                        "MASTER_PORT": "29400"}.items():
+    for name, value in {
+        "TORCHELASTIC_RUN_ID": "x",
+        "RANK": "0",
+        "LOCAL_RANK": "0",
+        "GROUP_RANK": "0",
+        "WORLD_SIZE": "3",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": "29400",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(rank_zero_only, "rank", rank_zero_only.rank)
-    with pytest.raises(ConfigError, match=r"^trainer: You set `devices=1` and `num_nodes=2` .*"
-                                          r"does not match the world size \(3\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^trainer: You set `devices=1` and `num_nodes=2` .*"
+        r"does not match the world size \(3\)",
+    ):
         _trainer(tmp_path, "trainer.devices=1", "trainer.num_nodes=2")
 
 
@@ -212,13 +285,30 @@ def test_fsdp2_with_a_task_that_does_not_shard_is_one_line(tmp_path: Path) -> No
         for i in range(6):
             (tmp_path / "corpus" / label / f"{i}.txt").write_text(f"{words} {i} " * 3)
     run = tmp_path / "run"
-    line = error_line(CliRunner().invoke(main, [
-        "train", "--run-dir", str(run), "task.name=classification", "data=classification",
-        "modality=text", f"data.path={tmp_path / 'corpus'}", "modality.label_by=directory",
-        "data.seq_len=16", "model.d_model=16",
-        "trainer.accelerator=cpu", "trainer.devices=2", "trainer.strategy=fsdp2"]))
-    assert line == ("error: trainer.strategy=fsdp2: task 'classification' does not shard its model "
-                    "(its module has no configure_model); use trainer.strategy=ddp")
+    line = error_line(
+        CliRunner().invoke(
+            main,
+            [
+                "train",
+                "--run-dir",
+                str(run),
+                "task.name=classification",
+                "data=classification",
+                "modality=text",
+                f"data.path={tmp_path / 'corpus'}",
+                "modality.label_by=directory",
+                "data.seq_len=16",
+                "model.d_model=16",
+                "trainer.accelerator=cpu",
+                "trainer.devices=2",
+                "trainer.strategy=fsdp2",
+            ],
+        )
+    )
+    assert line == (
+        "error: trainer.strategy=fsdp2: task 'classification' does not shard its model "
+        "(its module has no configure_model); use trainer.strategy=ddp"
+    )
     assert not run.exists()
 
 

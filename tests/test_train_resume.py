@@ -104,8 +104,11 @@ def test_resume_rejects_a_missing_file_and_a_changed_config(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match=r"resume=/nope/last.ckpt: no such checkpoint file"):
         train(compose([*TINY, "resume=/nope/last.ckpt"]), tmp_path / "x")
     train(compose([*TINY, "trainer.max_epochs=1"]), tmp_path / "run")
-    with pytest.raises(ConfigError, match=r"resume: model.d_model=32 differs from the run's "
-                                          r"model.d_model=16"):
+    with pytest.raises(
+        ConfigError,
+        match=r"resume: model.d_model=32 differs from the run's "
+        r"model.d_model=16",
+    ):
         train(compose([*TINY, "model.d_model=32", "resume=auto"]), tmp_path / "run")
     # model.long_context changes how, not what, the model computes: it may change, and a run
     # written before the section existed resumes (a real difference after it is still found)
@@ -115,18 +118,23 @@ def test_resume_rejects_a_missing_file_and_a_changed_config(tmp_path: Path) -> N
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip() == "long_context:")
     end = start + 1
-    while end < len(lines) and lines[end].startswith(" " * (len(lines[start]) - len(lines[start].lstrip()) + 1)):
+    while end < len(lines) and lines[end].startswith(
+        " " * (len(lines[start]) - len(lines[start].lstrip()) + 1)
+    ):
         end += 1
     saved.write_text("\n".join(lines[:start] + lines[end:]) + "\n")
     assert "long_context" not in saved.read_text() and "chunk:" not in saved.read_text()
     with pytest.raises(ConfigError, match=r"resume: model.d_model=32 differs"):
         train(compose([*TINY, "model.d_model=32", "resume=auto"]), tmp_path / "run")
     # trainer.* may change: more epochs continue the finished run
-    more = train(compose([*TINY, "trainer.max_epochs=2", "model.long_context.chunk=64", "resume=auto"]),
-                 tmp_path / "run")
+    more = train(
+        compose([*TINY, "trainer.max_epochs=2", "model.long_context.chunk=64", "resume=auto"]),
+        tmp_path / "run",
+    )
     assert "test/loss" in more
-    assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt",
-                      weights_only=True)["epoch"] == 1
+    assert (
+        torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
+    )
 
 
 class FailCheckpointWrites(lightning.Callback):
@@ -249,15 +257,32 @@ def cli() -> Iterator[Cli]:
     assert exe is not None, "the longseq console script is not installed"
     # No launcher variable may leak in from this process (an in-process SLURM/torchrun test
     # leaves MASTER_ADDR=node07 behind, say): DDP would rendezvous there and hang.
-    launcher = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "NODE_RANK",
-                "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID", "LONGSEQ_RUN_DIR")
+    launcher = (
+        "RANK",
+        "LOCAL_RANK",
+        "WORLD_SIZE",
+        "LOCAL_WORLD_SIZE",
+        "GROUP_RANK",
+        "NODE_RANK",
+        "MASTER_ADDR",
+        "MASTER_PORT",
+        "TORCHELASTIC_RUN_ID",
+        "LONGSEQ_RUN_DIR",
+    )
     env = {k: v for k, v in os.environ.items() if k not in launcher and not k.startswith("SLURM_")}
     env["OMP_NUM_THREADS"] = "1"
     started: list[subprocess.Popen[str]] = []
 
     def start(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
-        proc = subprocess.Popen([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=env, start_new_session=True, **kwargs)
+        proc = subprocess.Popen(
+            [exe, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,
+            **kwargs,
+        )
         started.append(proc)
         return proc
 
@@ -301,8 +326,9 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_resume_auto_finishes(
 
     # finish sooner than planned: trainer.* may change on resume
     epochs = step // 4 + 1
-    again = cli(["train", "--run-dir", str(run), *TINY, f"trainer.max_epochs={epochs}",
-                  "resume=auto"])
+    again = cli(
+        ["train", "--run-dir", str(run), *TINY, f"trainer.max_epochs={epochs}", "resume=auto"]
+    )
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err[-3000:]
     assert "test accuracy:" in out and (run / "metrics.json").is_file()
@@ -337,8 +363,14 @@ def test_sigkill_then_resume_auto_ends_with_the_uninterrupted_metrics(
 
     run = tmp_path / "killed"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    killed = subprocess.run([sys.executable, "-c", _KILLED_AT_STEP, str(run), *TINY], env=env,
-                            capture_output=True, text=True, timeout=300, check=False)
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_AT_STEP, str(run), *TINY],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert not (run / "metrics.json").exists()
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 8
@@ -356,9 +388,19 @@ def test_sigkill_then_resume_auto_ends_with_the_uninterrupted_metrics(
 
 def test_ddp_with_two_cpu_processes(tmp_path: Path, cli: Cli) -> None:
     run = tmp_path / "run"
-    proc = cli(["train", "--run-dir", str(run), *TINY, "trainer.max_epochs=2",
-                 "trainer.accelerator=cpu", "trainer.devices=2", "trainer.strategy=ddp"],
-                cwd=tmp_path)
+    proc = cli(
+        [
+            "train",
+            "--run-dir",
+            str(run),
+            *TINY,
+            "trainer.max_epochs=2",
+            "trainer.accelerator=cpu",
+            "trainer.devices=2",
+            "trainer.strategy=ddp",
+        ],
+        cwd=tmp_path,
+    )
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-3000:]
     assert out.count("test accuracy:") == 1  # one report, from rank 0

@@ -69,7 +69,8 @@ def copy_bandwidth_gbps(device: torch.device, nbytes: int = 1 << 28, repeats: in
 def _ssm_params(
     channels: int, d_state: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """S4D-Lin diagonal SSM, bilinear: dA, W = C dB [channels, d_state/2] complex64; D [channels]."""
+    """S4D-Lin diagonal SSM, bilinear: dA, W = C dB [channels, d_state/2] complex64; D
+    [channels]."""
     g = torch.Generator().manual_seed(0)
     M = d_state // 2
     log_dt = torch.empty(channels).uniform_(math.log(1e-3), math.log(1e-1), generator=g)
@@ -134,7 +135,11 @@ def _make_ops(
 
 
 def _skip_reason(
-    method: str, L: int, last: dict[str, tuple[int, float]], calls: int, budget_s: float,
+    method: str,
+    L: int,
+    last: dict[str, tuple[int, float]],
+    calls: int,
+    budget_s: float,
     limit: int = FUSED_MAX_LEN,
 ) -> str | None:
     if method in ("triton", "h3_triton") and L > limit:
@@ -241,7 +246,9 @@ def _run(
             times: dict[str, float | None] = {}
             for method in chosen:
                 call, nbytes = ops[method]
-                reason = _skip_reason(method, L, last, repeats + 1, time_budget_s, fused_max_len(dtype))
+                reason = _skip_reason(
+                    method, L, last, repeats + 1, time_budget_s, fused_max_len(dtype)
+                )
                 ms = None if reason else time_ms(call, repeats, device)
                 times[method] = ms
                 if ms is not None:
@@ -284,8 +291,15 @@ def format_table(rows: Sequence[dict]) -> str:
     for r in rows:
         frac = None if r["frac_of_copy_bw"] is None else 100 * r["frac_of_copy_bw"]
         numbers = [r["ms"], r["speedup_vs_sdpa"], r["speedup_vs_fft"], r["GBps"]]
-        cells.append([str(r["L"]), r["method"], *(cell(x, ".3g") for x in numbers),
-                      cell(frac, ".2g"), r["note"]])
+        cells.append(
+            [
+                str(r["L"]),
+                r["method"],
+                *(cell(x, ".3g") for x in numbers),
+                cell(frac, ".2g"),
+                r["note"],
+            ]
+        )
     return markdown_table(header, cells, [True, False, True, True, True, True, True, False])
 
 
@@ -293,5 +307,13 @@ def write_png(
     rows: Sequence[dict], path: str | Path, title: str = "causal sequence mixing"
 ) -> None:
     """Log-log plot of time vs L per method. Needs matplotlib (optional dependency)."""
-    plot(rows, path, x="L", y="ms", xlabel="sequence length L", ylabel="ms (median)", title=title,
-         series="method")
+    plot(
+        rows,
+        path,
+        x="L",
+        y="ms",
+        xlabel="sequence length L",
+        ylabel="ms (median)",
+        title=title,
+        series="method",
+    )

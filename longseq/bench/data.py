@@ -33,12 +33,14 @@ def bgzf_block(data: bytes | memoryview, level: int = 1) -> bytes:
     packer = zlib.compressobj(level, zlib.DEFLATED, -15)
     deflated = packer.compress(data) + packer.flush()
     size = len(_HEADER) + 2 + len(deflated) + 8
-    return b"".join((
-        _HEADER,
-        struct.pack("<H", size - 1),
-        deflated,
-        struct.pack("<II", zlib.crc32(data), len(data)),
-    ))
+    return b"".join(
+        (
+            _HEADER,
+            struct.pack("<H", size - 1),
+            deflated,
+            struct.pack("<II", zlib.crc32(data), len(data)),
+        )
+    )
 
 
 def write_random_fasta(

@@ -67,4 +67,3 @@ def copy_bandwidth(nbytes: int, device: torch.device, repeats: int = 7) -> float
         sync(device)
         times.append(time.perf_counter() - start)
     return 4 * n / statistics.median(times)
-

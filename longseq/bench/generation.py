@@ -87,7 +87,9 @@ def _one_generation(
     if cuda_graph:
         from longseq.models.cuda_graph import GraphedStep
 
-        graphed = GraphedStep(model, cache, autocast_dtype=None if dtype == torch.float32 else dtype)
+        graphed = GraphedStep(
+            model, cache, autocast_dtype=None if dtype == torch.float32 else dtype
+        )
         step = graphed.step
     sync(device)
     start = time.perf_counter()
@@ -117,7 +119,9 @@ def run_generate_bench(
     """One row per (model kind, prompt length); see the module docstring for what is timed."""
     device = torch.device(device)
     if new_tokens < 1 or repeats < 1 or batch < 1:
-        raise ValueError(f"new_tokens={new_tokens}, repeats={repeats}, batch={batch}: each must be >= 1")
+        raise ValueError(
+            f"new_tokens={new_tokens}, repeats={repeats}, batch={batch}: each must be >= 1"
+        )
     if min(prompt_lengths, default=0) < 1:
         raise ValueError(f"prompt lengths must be >= 1; got {list(prompt_lengths)}")
     graphs = device.type == "cuda" if cuda_graph is None else cuda_graph
@@ -125,12 +129,16 @@ def run_generate_bench(
         raise ValueError(f"cuda_graph=True needs a CUDA device; the benchmark runs on {device}")
     max_len = max(prompt_lengths) + new_tokens
     gen = torch.Generator().manual_seed(seed)
-    prompts = {P: torch.randint(0, 256, (batch, P), generator=gen).to(device) for P in prompt_lengths}
+    prompts = {
+        P: torch.randint(0, 256, (batch, P), generator=gen).to(device) for P in prompt_lengths
+    }
     rows: list[dict[str, Any]] = []
     with torch.no_grad():
         for kind in kinds:
             model = bench_model(kind, d_model, n_layer, max_len, device, seed).eval()
-            _one_generation(model, prompts[min(prompt_lengths)][:, :64], 4, dtype, graphs)  # warm-up
+            _one_generation(
+                model, prompts[min(prompt_lengths)][:, :64], 4, dtype, graphs
+            )  # warm-up
             last_prefill: tuple[int, float] | None = None
             last_decode: tuple[int, float] | None = None
             for P in prompt_lengths:
@@ -150,13 +158,21 @@ def run_generate_bench(
                 }
                 p_pred = predicted_s(last_prefill, P, _PREFILL_GROWTH[kind])
                 d_pred = predicted_s(last_decode, P, _DECODE_GROWTH[kind])
-                if p_pred is not None and d_pred is not None and (p_pred + d_pred) * repeats > time_budget_s:
+                if (
+                    p_pred is not None
+                    and d_pred is not None
+                    and (p_pred + d_pred) * repeats > time_budget_s
+                ):
                     row["note"] = (
-                        f"skipped: predicted {p_pred + d_pred:.0f} s x {repeats} repeats > {time_budget_s:g} s budget"
+                        f"skipped: predicted {p_pred + d_pred:.0f} s x {repeats} repeats > "
+                        f"{time_budget_s:g} s budget"
                     )
                     rows.append(row)
                     continue
-                runs = [_one_generation(model, prompts[P], new_tokens, dtype, graphs) for _ in range(repeats)]
+                runs = [
+                    _one_generation(model, prompts[P], new_tokens, dtype, graphs)
+                    for _ in range(repeats)
+                ]
                 prefill = statistics.median(r[0] for r in runs)
                 decode = statistics.median(r[1] for r in runs)
                 last_prefill, last_decode = (P, prefill), (P, decode)
@@ -177,7 +193,8 @@ def run_generate_bench(
                 rows.append(row)
                 if progress is not None:
                     progress(
-                        f"{kind} P={P}: prefill {1e3 * prefill:.0f} ms, {row['decode_tokens_per_s']:.1f} tok/s, "
+                        f"{kind} P={P}: prefill {1e3 * prefill:.0f} ms, "
+                        f"{row['decode_tokens_per_s']:.1f} tok/s, "
                         f"{row['pct_of_floor']:.0f}% of floor"
                     )
             del model

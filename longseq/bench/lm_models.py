@@ -6,7 +6,8 @@ Transformer of the same width, depth and MLP, built from one :class:`ModelConfig
   the H3 paper's hybrid layout; no positional embedding.
 - ``transformer``: attention in every layer, learned positions up to the benchmark's length.
 
-Attention uses heads of size 64 (d_model // 64 heads; one head when 64 does not divide d_model). The mixers have the same
+Attention uses heads of size 64 (d_model // 64 heads; one head when 64 does not divide d_model).
+The mixers have the same
 projection parameters (q, k, v, out: 4 d^2), so the three differ only by the SSM parameters,
 and the Transformer by its position table (counted apart as embedding parameters).
 """
@@ -20,7 +21,14 @@ import torch
 from longseq.models.config import AttentionConfig, ModelConfig, SSMConfig
 from longseq.models.lm import LanguageModel
 
-__all__ = ["BENCH_KINDS", "bench_model", "bench_model_config", "model_record", "parameter_counts", "parse_kinds"]
+__all__ = [
+    "BENCH_KINDS",
+    "bench_model",
+    "bench_model_config",
+    "model_record",
+    "parameter_counts",
+    "parse_kinds",
+]
 
 BENCH_KINDS = ("h3", "hybrid", "transformer")
 
@@ -30,7 +38,9 @@ def parse_kinds(value: str) -> list[str]:
     kinds = [k.strip() for k in value.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in BENCH_KINDS]
     if unknown or not kinds:
-        raise ValueError(f"--models {value!r}: unknown {unknown or 'empty'}; valid: {', '.join(BENCH_KINDS)}")
+        raise ValueError(
+            f"--models {value!r}: unknown {unknown or 'empty'}; valid: {', '.join(BENCH_KINDS)}"
+        )
     return list(dict.fromkeys(kinds))
 
 

@@ -50,8 +50,18 @@ COLUMNS = [
 ]
 
 
-def _point(kind: str, mode: str, L: int, d_model: int, n_layer: int, batch: int, vocab: int,
-           device: str, repeats: int, seed: int) -> dict[str, Any]:
+def _point(
+    kind: str,
+    mode: str,
+    L: int,
+    d_model: int,
+    n_layer: int,
+    batch: int,
+    vocab: int,
+    device: str,
+    repeats: int,
+    seed: int,
+) -> dict[str, Any]:
     """Measure one point in this process (called in the child)."""
     import torch
 
@@ -67,11 +77,15 @@ def _point(kind: str, mode: str, L: int, d_model: int, n_layer: int, batch: int,
     dev = torch.device(device)
     model = LanguageModel(cfg).to(dev).train()
     optimizer = torch.optim.AdamW(model.param_groups(lr=1e-4, weight_decay=0.1), lr=1e-4)
-    ids = torch.randint(0, vocab, (batch, L + 1), generator=torch.Generator().manual_seed(seed)).to(dev)
+    ids = torch.randint(0, vocab, (batch, L + 1), generator=torch.Generator().manual_seed(seed)).to(
+        dev
+    )
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     _train_step(model, optimizer, ids, torch.float32)  # warm-up
-    step = statistics.median(_train_step(model, optimizer, ids, torch.float32) for _ in range(repeats))
+    step = statistics.median(
+        _train_step(model, optimizer, ids, torch.float32) for _ in range(repeats)
+    )
     if dev.type == "cuda":
         peak = torch.cuda.max_memory_allocated(dev)
     else:
@@ -83,7 +97,9 @@ def _run_child(args: dict[str, Any], timeout_s: float | None) -> dict[str, Any]:
     """Run :func:`_point` in a fresh interpreter; a crash or timeout becomes the row's note."""
     cmd = [sys.executable, "-m", "longseq.bench.memory", json.dumps(args)]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=os.environ.copy())
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout_s, env=os.environ.copy()
+        )
     except subprocess.TimeoutExpired:
         return {"note": f"stopped after {timeout_s:g} s (--budget)"}
     if out.returncode != 0:
@@ -118,22 +134,46 @@ def run_memory_bench(
     rows: list[dict[str, Any]] = []
     for mode in modes:
         for L in seq_lens:
-            row: dict[str, Any] = {"kind": kind, "mode": mode, "seq_len": L, "batch": batch,
-                                   "d_model": d_model, "n_layer": n_layer, "step_s": None,
-                                   "us_per_token": None, "peak_memory_gb": None, "note": ""}
+            row: dict[str, Any] = {
+                "kind": kind,
+                "mode": mode,
+                "seq_len": L,
+                "batch": batch,
+                "d_model": d_model,
+                "n_layer": n_layer,
+                "step_s": None,
+                "us_per_token": None,
+                "peak_memory_gb": None,
+                "note": "",
+            }
             if mode == "full" and full_max_len is not None and L > full_max_len:
                 row["note"] = f"skipped: L > --full-max-len {full_max_len}"
             else:
-                args = {"kind": kind, "mode": mode, "L": L, "d_model": d_model, "n_layer": n_layer,
-                        "batch": batch, "vocab": vocab, "device": device, "repeats": repeats, "seed": seed}
+                args = {
+                    "kind": kind,
+                    "mode": mode,
+                    "L": L,
+                    "d_model": d_model,
+                    "n_layer": n_layer,
+                    "batch": batch,
+                    "vocab": vocab,
+                    "device": device,
+                    "repeats": repeats,
+                    "seed": seed,
+                }
                 row.update(_run_child(args, time_budget_s))
                 if row["step_s"] is not None:
                     row["us_per_token"] = 1e6 * row["step_s"] / (batch * L)
             rows.append(row)
             if progress is not None:
-                progress(f"{kind} {mode} L={L}: " + (
-                    f"{row['step_s']:.2f} s/step, peak {row['peak_memory_gb']:.2f} GB"
-                    if row["step_s"] is not None else row["note"]))
+                progress(
+                    f"{kind} {mode} L={L}: "
+                    + (
+                        f"{row['step_s']:.2f} s/step, peak {row['peak_memory_gb']:.2f} GB"
+                        if row["step_s"] is not None
+                        else row["note"]
+                    )
+                )
     _add_ratios(rows)
     return rows
 
@@ -155,13 +195,18 @@ def _add_ratios(rows: list[dict[str, Any]]) -> None:
 def write_memory_png(rows: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
     """Two log-x panels, peak memory and time per token against L, one line per mode."""
     with png(path, panels=2, figsize=(11, 4.2), title=title) as (matplotlib, axes):
-        for key, ax, label in (("peak_memory_gb", axes[0], "peak memory (GB)"),
-                               ("us_per_token", axes[1], "time per token (us)")):
+        for key, ax, label in (
+            ("peak_memory_gb", axes[0], "peak memory (GB)"),
+            ("us_per_token", axes[1], "time per token (us)"),
+        ):
             for mode in dict.fromkeys(r["mode"] for r in rows):
-                pts = [(r["seq_len"], r[key]) for r in rows
-                       if r["mode"] == mode and r.get(key) is not None]
+                pts = [
+                    (r["seq_len"], r[key])
+                    for r in rows
+                    if r["mode"] == mode and r.get(key) is not None
+                ]
                 if pts:
-                    ax.plot(*zip(*pts), marker="o", label=mode)
+                    ax.plot(*zip(*pts, strict=False), marker="o", label=mode)
             ax.set(xscale="log", yscale="log", xlabel="sequence length (tokens)", ylabel=label)
             ax.set_xticks(sorted({r["seq_len"] for r in rows}))
             ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())

@@ -50,7 +50,7 @@ def write_png(
         for name in dict.fromkeys(r[series] for r in rows):
             pts = [(r[x], r[y]) for r in rows if r[series] == name and r.get(y) is not None]
             if pts:
-                ax.plot(*zip(*pts), marker="o", label=name)
+                ax.plot(*zip(*pts, strict=False), marker="o", label=name)
         ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
         ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=2))
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())

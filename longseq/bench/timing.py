@@ -19,8 +19,8 @@ __all__ = ["autocast", "environment", "sync", "time_ms", "write_json"]
 
 
 def autocast(device: torch.device, dtype: torch.dtype, cache_enabled: bool = True) -> Any:
-    """``torch.autocast`` to ``dtype`` on ``device``, or nothing for float32. ``cache_enabled=False``
-    where a CUDA graph is captured inside the region."""
+    """``torch.autocast`` to ``dtype`` on ``device``, or nothing for float32.
+    ``cache_enabled=False`` where a CUDA graph is captured inside the region."""
     if dtype == torch.float32:
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=dtype, cache_enabled=cache_enabled)

@@ -5,7 +5,8 @@ One timed training step = forward, next-token cross-entropy, backward, gradient 
 AdamW step (the parameter groups ``longseq train`` uses) and zeroing the gradients — what a
 Lightning step does, without Lightning's bookkeeping. Median over ``repeats`` steps after one
 warm-up step per point; torch.cuda.synchronize around each step on CUDA, activations in ``dtype``
-through autocast (weights fp32), as ``trainer=gpu`` trains; float16 adds loss scaling. ``train_tokens_per_s`` = batch x L /
+through autocast (weights fp32), as ``trainer=gpu`` trains; float16 adds loss scaling.
+``train_tokens_per_s`` = batch x L /
 step time; ``x_vs_transformer`` is that over the Transformer's at the same L in the same run.
 A point whose predicted time (Transformer and hybrid ~ L^2, H3 ~ L) exceeds ``time_budget_s``
 is skipped with the reason in ``note``.
@@ -106,18 +107,23 @@ def run_train_bench(
             pred = predicted_s(last, L, _GROWTH[kind])
             if pred is not None and pred * (repeats + 1) > time_budget_s:
                 row["note"] = (
-                    f"skipped: predicted {pred:.0f} s x {repeats + 1} steps > {time_budget_s:g} s budget"
+                    f"skipped: predicted {pred:.0f} s x {repeats + 1} steps > {time_budget_s:g} s "
+                    "budget"
                 )
                 rows.append(row)
                 continue
             ids = torch.randint(0, 256, (batch, L + 1), generator=gen).to(device)
             _train_step(model, optimizer, ids, dtype, scaler)  # warm-up
-            step = statistics.median(_train_step(model, optimizer, ids, dtype, scaler) for _ in range(repeats))
+            step = statistics.median(
+                _train_step(model, optimizer, ids, dtype, scaler) for _ in range(repeats)
+            )
             last = (L, step)
             row.update(step_ms=1e3 * step, train_tokens_per_s=batch * L / step)
             rows.append(row)
             if progress is not None:
-                progress(f"{kind} L={L}: {1e3 * step:.0f} ms/step, {row['train_tokens_per_s']:.0f} tok/s")
+                progress(
+                    f"{kind} L={L}: {1e3 * step:.0f} ms/step, {row['train_tokens_per_s']:.0f} tok/s"
+                )
         del model, optimizer, scaler
     add_ratios(rows, "train_tokens_per_s", "seq_len", "transformer")
     return rows

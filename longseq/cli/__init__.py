@@ -22,8 +22,14 @@ __all__ = ["main"]
 _show_warning_default = warnings.showwarning
 
 
-def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                  file: Any = None, line: str | None = None) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     """A damaged file longseq worked around (skipped or rebuilt), or a bad data file a modality
     skipped (``on_error: skip``), is one ``warning: ...`` line; other warnings are shown as
     Python shows them."""

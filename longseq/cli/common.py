@@ -58,11 +58,12 @@ def one_line_errors(*kinds: type[Exception]) -> Iterator[None]:
     """Run the block; an exception of ``kinds`` (default: ``ValueError`` and ``OSError``, which
     longseq's RunError, ConfigError and DataError are) fails as its one error line (exit 2), and
     Ctrl-C as ``error: interrupted`` (exit 130)."""
+    caught = kinds or (ValueError, OSError)
     try:
         yield
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
-    except (kinds or (ValueError, OSError)) as exc:
+    except caught as exc:
         fail(exc)
 
 
@@ -79,7 +80,9 @@ def device_option(fn: F) -> F:
     """Add ``--device cpu|cuda|auto`` (default auto: CUDA when available) to a click command;
     the command resolves it with :func:`pick_device`, so a bad value is one error line."""
     return click.option(
-        "--device", default="auto", show_default=True,
+        "--device",
+        default="auto",
+        show_default=True,
         help="Where the model runs: cpu, cuda or auto (CUDA when available).",
     )(fn)
 
@@ -117,7 +120,9 @@ def missing(what: str, package: str, extra: str) -> str | None:
 def threads_option(fn: F) -> F:
     """Add ``--threads N`` (an int >= 1, default None: torch's own choice) to a click command."""
     return click.option(
-        "--threads", type=click.IntRange(min=1), default=None,
+        "--threads",
+        type=click.IntRange(min=1),
+        default=None,
         help="CPU threads for torch (default: torch's own choice).",
     )(fn)
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["complete"]
 
+
 def _load_code_run(run_dir: Path, device: str) -> tuple[Loaded, CodeConfig, Tokenizer]:
     """The run, its code modality options and its tokenizer; exit 2 if it is no code run."""
     from longseq.plugins.code.modality import CodeModality
@@ -49,7 +50,7 @@ def _load_code_run(run_dir: Path, device: str) -> tuple[Loaded, CodeConfig, Toke
 
 def _labels(run_dirs: tuple[Path, ...]) -> list[str]:
     names = [p.resolve().name for p in run_dirs]
-    return [n if names.count(n) == 1 else str(p) for n, p in zip(names, run_dirs)]
+    return [n if names.count(n) == 1 else str(p) for n, p in zip(names, run_dirs, strict=False)]
 
 
 def _model_summary(loaded: Loaded) -> dict[str, Any]:
@@ -81,16 +82,23 @@ def _trained(
     except DataError as exc:
         if not required:
             return None
-        fail(f"{loaded.run_dir}: the run records no documents.json (saved before that record) "
-             f"and its training files cannot be recomputed: {exc}; give --all-files to score "
-             "every file")
-    click.echo(f"note: {label}: no documents.json in the run (saved before that record); its "
-               "training files were recomputed from its data.path", err=True)
+        fail(
+            f"{loaded.run_dir}: the run records no documents.json (saved before that record) "
+            f"and its training files cannot be recomputed: {exc}; give --all-files to score "
+            "every file"
+        )
+    click.echo(
+        f"note: {label}: no documents.json in the run (saved before that record); its "
+        "training files were recomputed from its data.path",
+        err=True,
+    )
     return TrainedFiles(frozenset(digests), "recomputed")
 
 
 def _targets(
-    readings: list[list[RepoFile]], trained: list[TrainedFiles | None], repo: str,
+    readings: list[list[RepoFile]],
+    trained: list[TrainedFiles | None],
+    repo: str,
     all_files: bool,
 ) -> list[RepoFile]:
     """Files every run reads, less those whose text any run trained on (unless ``all_files``),
@@ -102,8 +110,11 @@ def _targets(
     if not all_files:
         chosen = held_out(chosen, [t for t in trained if t is not None])
     if not chosen:
-        why = "no file is read by every run" if not common else (
-            "every file is one a run trained on; give another --repo or --all-files")
+        why = (
+            "no file is read by every run"
+            if not common
+            else ("every file is one a run trained on; give another --repo or --all-files")
+        )
         fail(f"{repo}: nothing to complete: {why}")
     return chosen
 
@@ -117,8 +128,10 @@ def _baseline_names(value: str) -> list[str]:
     chosen = names(value)
     for name in chosen:
         if name not in BASELINES:
-            fail(f"--baselines {value!r}: unknown baseline {name!r}; valid: "
-                 f"{', '.join(BASELINES)} or none")
+            fail(
+                f"--baselines {value!r}: unknown baseline {name!r}; valid: "
+                f"{', '.join(BASELINES)} or none"
+            )
     return chosen
 
 
@@ -148,41 +161,106 @@ def _training_text(
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--repo", default=None,
-              help="Repository (directory, file or glob; pkg://<package> allowed) to complete "
-              "in; default: the first run's training data.path.")
-@click.option("--contexts", default="1024,4096,16384,65536", show_default=True,
-              help="Comma-separated context lengths in tokens.")
-@click.option("--samples", default=50, show_default=True, type=click.IntRange(min=1),
-              help="Cut points (one target line each), the same for every run.")
+@click.option(
+    "--repo",
+    default=None,
+    help="Repository (directory, file or glob; pkg://<package> allowed) to complete "
+    "in; default: the first run's training data.path.",
+)
+@click.option(
+    "--contexts",
+    default="1024,4096,16384,65536",
+    show_default=True,
+    help="Comma-separated context lengths in tokens.",
+)
+@click.option(
+    "--samples",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Cut points (one target line each), the same for every run.",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of the cut points.")
-@click.option("--max-line-tokens", default=128, show_default=True, type=click.IntRange(min=1),
-              help="Cap on the tokens decoded for one line.")
-@click.option("--all-files", is_flag=True,
-              help="Also cut files a run trained on (by default a file whose text any run "
-              "trained on is never cut, whatever path --repo names it by).")
-@click.option("--skip-trivial", is_flag=True,
-              help="Never cut before a line without a letter or digit (a lone '}', ')', '*/').")
-@click.option("--min-identifiers", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Only cut before lines with at least this many identifiers.")
-@click.option("--baselines", "baseline_list", default=",".join(BASELINES), show_default=True,
-              help="Baselines scored on the same cuts, as columns of the table: most-frequent "
-              "(the training files' most frequent line), previous-line, ngram (Kneser-Ney on "
-              "the training files, first run's tokenizer); 'none' for none.")
-@click.option("--ngram-order", default=6, show_default=True, type=click.IntRange(min=1, max=32),
-              help="Order of the ngram baseline.")
-@click.option("--by-file", is_flag=True,
-              help="Also print exact match per file at the longest context every run scores.")
+@click.option(
+    "--max-line-tokens",
+    default=128,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Cap on the tokens decoded for one line.",
+)
+@click.option(
+    "--all-files",
+    is_flag=True,
+    help="Also cut files a run trained on (by default a file whose text any run "
+    "trained on is never cut, whatever path --repo names it by).",
+)
+@click.option(
+    "--skip-trivial",
+    is_flag=True,
+    help="Never cut before a line without a letter or digit (a lone '}', ')', '*/').",
+)
+@click.option(
+    "--min-identifiers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Only cut before lines with at least this many identifiers.",
+)
+@click.option(
+    "--baselines",
+    "baseline_list",
+    default=",".join(BASELINES),
+    show_default=True,
+    help="Baselines scored on the same cuts, as columns of the table: most-frequent "
+    "(the training files' most frequent line), previous-line, ngram (Kneser-Ney on "
+    "the training files, first run's tokenizer); 'none' for none.",
+)
+@click.option(
+    "--ngram-order",
+    default=6,
+    show_default=True,
+    type=click.IntRange(min=1, max=32),
+    help="Order of the ngram baseline.",
+)
+@click.option(
+    "--by-file",
+    is_flag=True,
+    help="Also print exact match per file at the longest context every run scores.",
+)
 @device_option
 @threads_option
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write every metric, interval, per-cut record and per-file score here.")
-@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Plot exact match and identifier accuracy vs context (needs matplotlib).")
-def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, samples: int, seed: int,
-             max_line_tokens: int, all_files: bool, skip_trivial: bool, min_identifiers: int,
-             baseline_list: str, ngram_order: int, by_file: bool, device: str,
-             threads: int | None, json_path: Path | None, png_path: Path | None) -> None:
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every metric, interval, per-cut record and per-file score here.",
+)
+@click.option(
+    "--png",
+    "png_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Plot exact match and identifier accuracy vs context (needs matplotlib).",
+)
+def complete(
+    run_dirs: tuple[Path, ...],
+    repo: str | None,
+    contexts: str,
+    samples: int,
+    seed: int,
+    max_line_tokens: int,
+    all_files: bool,
+    skip_trivial: bool,
+    min_identifiers: int,
+    baseline_list: str,
+    ngram_order: int,
+    by_file: bool,
+    device: str,
+    threads: int | None,
+    json_path: Path | None,
+    png_path: Path | None,
+) -> None:
     """Next-line completion in a repository's files at several context lengths, for each run.
 
     Files are cut at sampled line starts; each run gets the repository stream before the cut
@@ -237,7 +315,8 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
     labels = _labels(run_dirs)
     trained = [
         _trained(label, loaded, options, required=not all_files)
-        for label, (loaded, options, _) in zip(labels, loaded_runs)]
+        for label, (loaded, options, _) in zip(labels, loaded_runs, strict=False)
+    ]
     targets = _targets(readings, trained, repo, all_files)
 
     def eligible(f: RepoFile) -> list[bool]:
@@ -245,14 +324,19 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
 
     cuts = cut_points(targets, samples, seed, eligible)
     if not cuts:
-        what = "no non-blank line" if not (skip_trivial or min_identifiers) else (
-            "no line left by --skip-trivial / --min-identifiers")
+        what = (
+            "no non-blank line"
+            if not (skip_trivial or min_identifiers)
+            else ("no line left by --skip-trivial / --min-identifiers")
+        )
         fail(f"{repo}: the files to complete have {what}")
     held = "all files" if all_files else "held-out files"
     click.echo(f"{len(cuts)} cut points in {len(targets)} {held} of {repo}", err=True)
     truth = true_identifiers(targets, cuts)
     reports: list[RunReport] = []
-    for label, (loaded, options, tokenizer), files in zip(labels, loaded_runs, readings):
+    for label, (loaded, options, tokenizer), files in zip(
+        labels, loaded_runs, readings, strict=False
+    ):
         stream = RepoStream(files, tokenizer, options.header)
 
         def show(r: ContextResult, label: str = label) -> None:
@@ -260,10 +344,16 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
             click.echo(f"{label}: context {r.context}: {done}", err=True)
 
         results = evaluate_contexts(
-            stream, cuts, lengths, LineDecoder(loaded.model, tokenizer, max_line_tokens),
+            stream,
+            cuts,
+            lengths,
+            LineDecoder(loaded.model, tokenizer, max_line_tokens),
             max_positions=loaded.model.config.max_position_embeddings,
-            max_line_tokens=max_line_tokens, trained_seq_len=loaded.trained_seq_len,
-            targets=truth, progress=show)
+            max_line_tokens=max_line_tokens,
+            trained_seq_len=loaded.trained_seq_len,
+            targets=truth,
+            progress=show,
+        )
         summary = {**_model_summary(loaded), "trained_seq_len": loaded.trained_seq_len}
         reports.append(RunReport(label, str(loaded.run_dir), summary, results))
     first, options, tokenizer = loaded_runs[0]
@@ -274,20 +364,24 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
         if name == "previous-line":
             predictor = PreviousLine(readings[0])
         elif not training:
-            click.echo(f"note: no {name} baseline: the training files of {labels[0]} are not "
-                       "known here", err=True)
+            click.echo(
+                f"note: no {name} baseline: the training files of {labels[0]} are not known here",
+                err=True,
+            )
             continue
         elif name == "most-frequent":
             predictor = MostFrequentLine(training)
         else:
             try:
-                predictor = NgramLine(training, tokenizer, options.header, ngram_order,
-                                      max_line_tokens)
+                predictor = NgramLine(
+                    training, tokenizer, options.header, ngram_order, max_line_tokens
+                )
             except ValueError as exc:
                 click.echo(f"note: no ngram baseline: {exc}", err=True)
                 continue
-        results = evaluate_contexts(stream, cuts, lengths, predictor,
-                                    max_line_tokens=max_line_tokens, targets=truth)
+        results = evaluate_contexts(
+            stream, cuts, lengths, predictor, max_line_tokens=max_line_tokens, targets=truth
+        )
         describe = {"baseline": name, "training_files": len(training)}
         if name == "ngram":
             describe["order"] = ngram_order
@@ -298,20 +392,31 @@ def complete(run_dirs: tuple[Path, ...], repo: str | None, contexts: str, sample
         click.echo(f"paired differences in exact match against {reports[0].name} (same cuts):")
         click.echo(paired)
     if by_file:
-        scored = [i for i in range(len(lengths))
-                  if all(not report.results[i].note for report in reports)]
+        scored = [
+            i for i in range(len(lengths)) if all(not report.results[i].note for report in reports)
+        ]
         if scored:
             click.echo(format_by_file(reports, cuts, scored[-1]))
         else:
             click.echo("note: no per-file table: no context length applies to every run")
     with one_line_errors(OSError):
         if json_path is not None:
-            settings = {"repo": repo, "files": [f.name for f in targets], "samples": samples,
-                        "seed": seed, "max_line_tokens": max_line_tokens, "contexts": lengths,
-                        "device": device, "skip_trivial": skip_trivial,
-                        "min_identifiers": min_identifiers,
-                        "training_files": {label: t.source for label, t in zip(labels, trained)
-                                           if t is not None}}
+            settings = {
+                "repo": repo,
+                "files": [f.name for f in targets],
+                "samples": samples,
+                "seed": seed,
+                "max_line_tokens": max_line_tokens,
+                "contexts": lengths,
+                "device": device,
+                "skip_trivial": skip_trivial,
+                "min_identifiers": min_identifiers,
+                "training_files": {
+                    label: t.source
+                    for label, t in zip(labels, trained, strict=False)
+                    if t is not None
+                },
+            }
             json_path.parent.mkdir(parents=True, exist_ok=True)
             write_json(reports, cuts, json_path, settings)
             click.echo(f"wrote {json_path}")

@@ -36,28 +36,60 @@ def _read_prompt(loaded: Loaded, prompt: str | None, prompt_file: Path | None) -
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--prompt", default=None, help="Prompt text (synthetic runs: whitespace-separated ids).")
-@click.option("--prompt-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Read the prompt from this file instead, as the run's modality reads prompts "
-              "(audio: a WAV file; genomics: FASTA headers and line breaks dropped).")
-@click.option("--max-new-tokens", default=64, show_default=True, type=click.IntRange(min=0),
-              help="Tokens to generate after the prompt.")
+@click.option(
+    "--prompt", default=None, help="Prompt text (synthetic runs: whitespace-separated ids)."
+)
+@click.option(
+    "--prompt-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Read the prompt from this file instead, as the run's modality reads prompts "
+    "(audio: a WAV file; genomics: FASTA headers and line breaks dropped).",
+)
+@click.option(
+    "--max-new-tokens",
+    default=64,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Tokens to generate after the prompt.",
+)
 @click.option("--temperature", default=1.0, show_default=True, help="Softmax temperature (> 0).")
-@click.option("--top-k", default=0, show_default=True, help="Keep the k most likely tokens (0: all).")
+@click.option(
+    "--top-k", default=0, show_default=True, help="Keep the k most likely tokens (0: all)."
+)
 @click.option("--top-p", default=1.0, show_default=True, help="Nucleus sampling mass (1: off).")
 @click.option("--greedy", is_flag=True, help="Always take the most likely token.")
 @click.option("--seed", default=None, type=int, help="Seed the sampler (same seed, same output).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the result here with the modality's writer (default: "
-              "RUN_DIR/generated<suffix> for a modality with an output suffix, e.g. .fa for "
-              "genomics and .wav for audio; the others print to stdout).")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the result here with the modality's writer (default: "
+    "RUN_DIR/generated<suffix> for a modality with an output suffix, e.g. .fa for "
+    "genomics and .wav for audio; the others print to stdout).",
+)
 @device_option
-@click.option("--cuda-graph", is_flag=True,
-              help="Replay each decode step from a captured CUDA graph (needs CUDA; same tokens).")
+@click.option(
+    "--cuda-graph",
+    is_flag=True,
+    help="Replay each decode step from a captured CUDA graph (needs CUDA; same tokens).",
+)
 @threads_option
-def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_new_tokens: int,
-             temperature: float, top_k: int, top_p: float, greedy: bool, seed: int | None,
-             output: Path | None, device: str, cuda_graph: bool, threads: int | None) -> None:
+def generate(
+    run_dir: Path,
+    prompt: str | None,
+    prompt_file: Path | None,
+    max_new_tokens: int,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    greedy: bool,
+    seed: int | None,
+    output: Path | None,
+    device: str,
+    cuda_graph: bool,
+    threads: int | None,
+) -> None:
     """Continue a prompt with the model trained in RUN_DIR (prefill, then cached decoding)."""
     if (prompt is None) == (prompt_file is None):
         fail("give exactly one of --prompt TEXT or --prompt-file PATH")
@@ -78,8 +110,15 @@ def generate(run_dir: Path, prompt: str | None, prompt_file: Path | None, max_ne
         ids = encode_prompt(loaded, _read_prompt(loaded, prompt, prompt_file))
         sampling = SamplingConfig(greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p)
         eos = loaded.tokenizer.eos_id if loaded.tokenizer is not None else None
-        out = generate_ids(loaded.model, torch.tensor([ids], dtype=torch.long), max_new_tokens,
-                           sampling=sampling, seed=seed, eos_token_id=eos, cuda_graph=cuda_graph)
+        out = generate_ids(
+            loaded.model,
+            torch.tensor([ids], dtype=torch.long),
+            max_new_tokens,
+            sampling=sampling,
+            seed=seed,
+            eos_token_id=eos,
+            cuda_graph=cuda_graph,
+        )
         content = decode_ids(loaded, [int(i) for i in out[0].tolist()])
         suffix = output_suffix(loaded.modality) if loaded.modality is not None else None
         if output is None and suffix is not None:

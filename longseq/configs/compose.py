@@ -124,7 +124,9 @@ def _offer_plugin_task_data(overrides: Sequence[str]) -> None:
         shipped = resources.files(CONFIG_MODULE) / "data" / f"{task.data_group}.yaml"
         if not shipped.is_file():
             ConfigStore.instance().store(
-                group="data", name=task.data_group, node=task.data_config,
+                group="data",
+                name=task.data_group,
+                node=task.data_config,
                 provider=f"task {task.name}",
             )
 
@@ -188,8 +190,12 @@ def _offer_plugin_presets(overrides: Sequence[str]) -> None:
                 node = OmegaConf.create(file.read_text(encoding="utf-8"))
             except (OmegaConfBaseException, OSError, ValueError) as exc:
                 raise ConfigError(
-                    f"preset {file} of modality {modality!r}: {one_line(exc)}") from None
+                    f"preset {file} of modality {modality!r}: {one_line(exc)}"
+                ) from None
             ConfigStore.instance().store(
-                group=f"experiment/{modality}", name=name, node=node, package="_global_",
+                group=f"experiment/{modality}",
+                name=name,
+                node=node,
+                package="_global_",
                 provider=f"modality {modality}",
             )

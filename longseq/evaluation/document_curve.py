@@ -127,8 +127,12 @@ def document_curve(
             part = x[start:end]
             sums[d, b], counts[d, b] = part.sum(), len(part)
     rng = np.random.default_rng(seed)
-    weights = np.stack([np.bincount(rng.integers(0, len(losses), len(losses)),
-                                    minlength=len(losses)) for _ in range(resamples)])
+    weights = np.stack(
+        [
+            np.bincount(rng.integers(0, len(losses), len(losses)), minlength=len(losses))
+            for _ in range(resamples)
+        ]
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = (weights @ sums) / (weights @ counts)
     points = []
@@ -136,9 +140,18 @@ def document_curve(
         count = int(counts[:, b].sum())
         loss = float(sums[:, b].sum()) / count if count else math.nan
         valid = boot[:, b][np.isfinite(boot[:, b])]
-        low, high = (np.percentile(valid, [2.5, 97.5]) if len(valid) else (math.nan, math.nan))
-        points.append(DocumentPoint(start, end, loss, float(low), float(high), count,
-                                    int(np.count_nonzero(counts[:, b]))))
+        low, high = np.percentile(valid, [2.5, 97.5]) if len(valid) else (math.nan, math.nan)
+        points.append(
+            DocumentPoint(
+                start,
+                end,
+                loss,
+                float(low),
+                float(high),
+                count,
+                int(np.count_nonzero(counts[:, b])),
+            )
+        )
     return points
 
 
@@ -152,8 +165,12 @@ def write_document_csv(points: Sequence[DocumentPoint], path: str | Path) -> Pat
         writer.writerow(["offset", "loss", "bits", "bits_low", "bits_high", "count", "documents"])
         for p in points:
             if p.count:
-                values = [f"{p.loss:.9g}", f"{p.bits:.9g}", f"{p.low / _LN2:.9g}",
-                          f"{p.high / _LN2:.9g}"]
+                values = [
+                    f"{p.loss:.9g}",
+                    f"{p.bits:.9g}",
+                    f"{p.low / _LN2:.9g}",
+                    f"{p.high / _LN2:.9g}",
+                ]
             else:
                 values = [""] * 4
             writer.writerow([p.start, *values, p.count, p.documents])
@@ -168,8 +185,13 @@ def write_document_png(points: Sequence[DocumentPoint], path: str | Path, title:
     x = [math.sqrt((p.start + 1) * p.end) for p in shown]
     with png(path) as (_, ax):
         ax.plot(x, [p.bits for p in shown], marker="." if len(shown) <= 64 else None)
-        ax.fill_between(x, [p.low / _LN2 for p in shown], [p.high / _LN2 for p in shown],
-                        alpha=0.3, label="95% band (documents resampled)")
+        ax.fill_between(
+            x,
+            [p.low / _LN2 for p in shown],
+            [p.high / _LN2 for p in shown],
+            alpha=0.3,
+            label="95% band (documents resampled)",
+        )
         ax.set_xscale("log")
         ax.set_xlabel("tokens of the document read (offset from its start + 1)")
         ax.set_ylabel("bits per token")
@@ -222,5 +244,11 @@ def run_document_losses(
     if not documents:
         raise RunError(f"{run_dir}: the {split} split has no document to read")
     seq_len = int(getattr(config.data, "seq_len", 0)) or max(len(d) for d in documents)
-    return document_losses(loaded.model, documents, tokenizer.eos_id, seq_len,
-                           int(getattr(config.data, "batch_size", 8)), device)
+    return document_losses(
+        loaded.model,
+        documents,
+        tokenizer.eos_id,
+        seq_len,
+        int(getattr(config.data, "batch_size", 8)),
+        device,
+    )

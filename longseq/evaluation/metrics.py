@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
     from longseq.configs.schema import TrainConfig
     from longseq.plugins.modality import Tokenizer
-    from longseq.tasks.contract import TaskData
     from longseq.runs import Loaded
+    from longseq.tasks.contract import TaskData
 
 __all__ = [
     "SPLITS",
@@ -225,7 +225,8 @@ def _load(run_dir: Path, device: str) -> Loaded:
         raise RunError(one_line(exc)) from None
     if not loaded.config:
         raise RunError(
-            f"{run_dir / RUN_CONFIG}: missing; eval rebuilds the held-out data from the run's config"
+            f"{run_dir / RUN_CONFIG}: missing; eval rebuilds the held-out data from the run's "
+            "config"
         )
     return loaded
 
@@ -243,16 +244,18 @@ def _run_config(loaded: Loaded, overrides: Sequence[str], batch_size: int | None
 
 def _task_data(config: TrainConfig, loaded: Loaded) -> TaskData:
     """The run's task data, encoded with the run's tokenizer."""
-    name = config.task.name
-    if name == "classification":
-        raise ConfigError(
-            "task.name=classification: eval measures next-token loss; a classification run's "
-            "test metrics are in its metrics.json"
-        )
     from longseq.tasks.lm.corpus import tokenizer_digest
+    from longseq.tasks.registry import task_named
     from longseq.training.task_data import build_task_data
 
-    if name == "lm":
+    name = config.task.name
+    task = task_named(name)
+    if not task.scores_next_token:
+        raise ConfigError(
+            f"task.name={name}: eval measures next-token loss; a {name} run's "
+            "test metrics are in its metrics.json"
+        )
+    if task.reads_files:
         return build_task_data(config, tokenizer=loaded.tokenizer)
     data = build_task_data(config)
     if data.tokenizer is not None and (
@@ -324,8 +327,12 @@ def format_table(result: EvalResult) -> str:
         ("bits per token", f"{result.bits_per_token:.4f}"),
     ]
     if result.unit is not None and result.bits_per_unit is not None:
-        rows.append((f"bits per {result.unit}",
-                     f"{result.bits_per_unit:.4f} ({result.unit_tokens:,} {result.unit}s)"))
+        rows.append(
+            (
+                f"bits per {result.unit}",
+                f"{result.bits_per_unit:.4f} ({result.unit_tokens:,} {result.unit}s)",
+            )
+        )
     return aligned_table(rows)
 
 
@@ -336,7 +343,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'es' if noun.endswith('ch') else 's'}"
 
 
-def write_json(result: EvalResult, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
+def write_json(
+    result: EvalResult, path: str | Path, extra: Mapping[str, Any] | None = None
+) -> Path:
     """Write :meth:`EvalResult.metrics` (and the keys of ``extra``, e.g. ``baseline``) as JSON;
     returns the path."""
     path = Path(path)

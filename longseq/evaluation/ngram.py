@@ -134,8 +134,10 @@ def run_baseline(
         raise ValueError(f"--ngram-max-order {max_order} must be between 1 and {MAX_ORDER}")
     loaded = _load(Path(run_dir), "cpu")
     config = _run_config(loaded, overrides, None)
+    from longseq.tasks.registry import task_named
+
     name = config.task.name
-    if name != "lm" or loaded.tokenizer is None:
+    if not task_named(name).reads_files or loaded.tokenizer is None:
         raise _fail_config(
             f"--baseline ngram counts the run's token stream; task {name!r} has none "
             "(its examples are generated, not a tokenized corpus)"
@@ -164,7 +166,8 @@ def run_baseline(
     tokenizer = data.tokenizer if data.tokenizer is not None else loaded.tokenizer
     vocab = int(tokenizer.vocab_size)
     need = _BYTES_PER_TRAIN_TOKEN * len(train) + _BYTES_PER_HELD_TOKEN * sum(
-        len(s) for s in held.values())
+        len(s) for s in held.values()
+    )
     budget = memory_bytes if memory_bytes is not None else _available_memory()
     if budget is not None and need > budget:
         raise _fail_config(
@@ -219,10 +222,15 @@ def format_baseline(baseline: NgramBaseline, model_bits: float | None) -> list[t
     unit = baseline.unit
     rows = [
         ("n-gram unigram", f"{baseline.unigram_bits:.4f} bits per {unit}"),
-        (f"n-gram best (k={baseline.best_order})",
-         f"{baseline.best_bits:.4f} bits per {unit} (k chosen on val from 1..{baseline.max_order}; "
-         f"{baseline.train_tokens:,} training tokens, {baseline.seconds:.1f} s)"),
+        (
+            f"n-gram best (k={baseline.best_order})",
+            f"{baseline.best_bits:.4f} bits per {unit} (k chosen on val from "
+            f"1..{baseline.max_order}; "
+            f"{baseline.train_tokens:,} training tokens, {baseline.seconds:.1f} s)",
+        ),
     ]
     if model_bits is not None:
-        rows.append(("model - n-gram best", f"{model_bits - baseline.best_bits:+.4f} bits per {unit}"))
+        rows.append(
+            ("model - n-gram best", f"{model_bits - baseline.best_bits:+.4f} bits per {unit}")
+        )
     return rows

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 
 from longseq.kernels.dispatch import choose_backend, fallback_allowed, launch_failed
-from longseq.kernels.fftconv import fftconv_h3_ref, fftconv_ref, triton_unsupported
+from longseq.kernels.fftconv import fftconv_h3_ref, triton_unsupported
 from longseq.kernels.fftconv.overlap_save import overlap_save_conv
 from longseq.kernels.fftconv.torch_fft import fftconv_torch
 from longseq.kernels.ssm import reference as _ssm_ref
@@ -37,8 +37,9 @@ shift_state = _ssm_ref.shift_state_ref
 shift_step = _ssm_ref.shift_step_ref
 
 
-def _triton_or_reference(op: str, triton_call: Callable[[], torch.Tensor],
-                         reference_call: Callable[[], torch.Tensor]) -> torch.Tensor:
+def _triton_or_reference(
+    op: str, triton_call: Callable[[], torch.Tensor], reference_call: Callable[[], torch.Tensor]
+) -> torch.Tensor:
     """The Triton kernel's result, or the reference's (with one warning) when its launch fails:
     out of resources, a compile or driver error never crashes a run mid-way (unless
     LONGSEQ_KERNEL_BACKEND=triton asked for the kernel)."""
@@ -52,7 +53,8 @@ def _triton_or_reference(op: str, triton_call: Callable[[], torch.Tensor],
 
 
 def fftconv(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = None) -> torch.Tensor:
-    """Causal convolution ``u: [..., H, L]`` with ``k: [H, Lk]`` plus ``D: [H]`` skip; see fftconv_ref."""
+    """Causal convolution ``u: [..., H, L]`` with ``k: [H, Lk]`` plus ``D: [H]`` skip; see
+    fftconv_ref."""
     if choose_backend("fftconv", u.device, True, triton_unsupported(u)) == "triton":
         from longseq.kernels.fftconv.triton import fftconv_triton
 
@@ -63,7 +65,12 @@ def fftconv(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor | None = None) -> 
 
 
 def fftconv_h3(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, K: torch.Tensor, D: torch.Tensor, head_dim: int
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    K: torch.Tensor,
+    D: torch.Tensor,
+    head_dim: int,
 ) -> torch.Tensor:
     """The fused H3 inner op on ``[B, C, L]`` tensors; see fftconv_h3_ref."""
     if choose_backend("fftconv_h3", q.device, True, triton_unsupported(q)) == "triton":

@@ -65,11 +65,14 @@ def choose_backend(
             )
         if not triton_available():
             raise MissingDependency(
-                missing_dependency("LONGSEQ_KERNEL_BACKEND=triton", "triton", "triton"))
+                missing_dependency("LONGSEQ_KERNEL_BACKEND=triton", "triton", "triton")
+            )
         if device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
             raise RuntimeError(
-                f"LONGSEQ_KERNEL_BACKEND=triton but the {op} inputs are on {device.type}: Triton needs CUDA "
-                "tensors, or TRITON_INTERPRET=1 set before the first kernel call (slow; meant for tests)"
+                f"LONGSEQ_KERNEL_BACKEND=triton but the {op} inputs are on {device.type}: Triton "
+                "needs CUDA "
+                "tensors, or TRITON_INTERPRET=1 set before the first kernel call (slow; meant for "
+                "tests)"
             )
         if unsupported is not None:
             raise ValueError(
@@ -111,7 +114,8 @@ def launch_failed(op: str, exc: BaseException) -> None:
 @cache
 def _warn_once(op: str, reason: str) -> None:
     warnings.warn(
-        f"longseq.kernels.{op}: the Triton kernel failed ({reason}); computing with the torch reference "
+        f"longseq.kernels.{op}: the Triton kernel failed ({reason}); computing with the torch "
+        "reference "
         "instead (same result, slower). LONGSEQ_KERNEL_BACKEND=reference silences this.",
         KernelFallbackWarning,
         stacklevel=3,

@@ -16,8 +16,14 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, d_model: int, cfg: AttentionConfig) -> None:
         super().__init__()
         if d_model % cfg.n_heads:
-            raise ValueError(f"model.attention.n_heads={cfg.n_heads} does not divide d_model={d_model}")
-        self.n_heads, self.head_size, self.dropout = cfg.n_heads, d_model // cfg.n_heads, cfg.dropout
+            raise ValueError(
+                f"model.attention.n_heads={cfg.n_heads} does not divide d_model={d_model}"
+            )
+        self.n_heads, self.head_size, self.dropout = (
+            cfg.n_heads,
+            d_model // cfg.n_heads,
+            cfg.dropout,
+        )
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.out_proj = nn.Linear(d_model, d_model)
 
@@ -27,7 +33,8 @@ class CausalSelfAttention(nn.Module):
         return qkv[0], qkv[1], qkv[2]  # [B, nh, L, hs] each
 
     def forward(self, x: torch.Tensor, state: AttentionState | None = None) -> torch.Tensor:
-        """x: [B, L, C]. With a fresh ``state``, also keep the prompt's keys and values (prefill)."""
+        """x: [B, L, C]. With a fresh ``state``, also keep the prompt's keys and values
+        (prefill)."""
         q, k, v = self._heads(x)
         if state is not None:
             state.k[:, :, : x.shape[1]] = k
@@ -36,11 +43,18 @@ class CausalSelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         return self.out_proj(y.transpose(1, 2).reshape(x.shape))
 
-    def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> AttentionState:
+    def init_state(
+        self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype
+    ) -> AttentionState:
         shape = (batch_size, self.n_heads, max_len, self.head_size)
-        return AttentionState(k=torch.zeros(shape, device=device, dtype=dtype), v=torch.zeros(shape, device=device, dtype=dtype))
+        return AttentionState(
+            k=torch.zeros(shape, device=device, dtype=dtype),
+            v=torch.zeros(shape, device=device, dtype=dtype),
+        )
 
-    def step(self, x: torch.Tensor, state: AttentionState, offset: int | torch.Tensor) -> torch.Tensor:
+    def step(
+        self, x: torch.Tensor, state: AttentionState, offset: int | torch.Tensor
+    ) -> torch.Tensor:
         """One token at position ``offset``: x [B, C] -> [B, C].
 
         ``offset`` as a 0-d device tensor gives the static-shape form a CUDA graph can capture:
@@ -57,5 +71,7 @@ class CausalSelfAttention(nn.Module):
             return self.out_proj(y.reshape(x.shape))
         state.k[:, :, offset : offset + 1] = k
         state.v[:, :, offset : offset + 1] = v
-        y = F.scaled_dot_product_attention(q, state.k[:, :, : offset + 1], state.v[:, :, : offset + 1])
+        y = F.scaled_dot_product_attention(
+            q, state.k[:, :, : offset + 1], state.v[:, :, : offset + 1]
+        )
         return self.out_proj(y.reshape(x.shape))

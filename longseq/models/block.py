@@ -27,7 +27,9 @@ class Mixer(Protocol):
         self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype
     ) -> LayerState: ...
 
-    def step(self, x: torch.Tensor, state: LayerState, offset: int | torch.Tensor) -> torch.Tensor: ...
+    def step(
+        self, x: torch.Tensor, state: LayerState, offset: int | torch.Tensor
+    ) -> torch.Tensor: ...
 
 
 def build_mixer(kind: str, cfg: ModelConfig) -> nn.Module:
@@ -92,7 +94,9 @@ class Block(nn.Module):
         ]
         return h + self.drop(torch.cat(parts, dim=1))
 
-    def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> LayerState:
+    def init_state(
+        self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype
+    ) -> LayerState:
         return self.mixer.init_state(batch_size, max_len, device, dtype)
 
     def step(self, h: torch.Tensor, state: LayerState, offset: int | torch.Tensor) -> torch.Tensor:

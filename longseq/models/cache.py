@@ -7,7 +7,7 @@ shapes allow it, so a decode step can later be captured in a CUDA graph.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import torch
 
@@ -117,5 +117,6 @@ class InferenceCache:
         """Raise ValueError if ``n_new`` more tokens do not fit in ``max_len``."""
         if self.seqlen_offset + n_new > self.max_len:
             raise ValueError(
-                f"inference cache holds {self.max_len} tokens; {self.seqlen_offset} used, {n_new} more requested"
+                f"inference cache holds {self.max_len} tokens; {self.seqlen_offset} used, {n_new} "
+                "more requested"
             )

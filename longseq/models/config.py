@@ -1,4 +1,5 @@
-"""Model configuration: one dataclass family describes pure H3, hybrids, S4D, Hyena and Transformers.
+"""Model configuration: one dataclass family describes pure H3, hybrids, S4D, Hyena and
+Transformers.
 
 Plain dataclasses (no hydra import) so ``longseq.models`` stays usable in any training loop; the
 hydra schema in ``longseq.configs`` reuses them.
@@ -127,7 +128,8 @@ class ModelConfig:
         bad = [i for i in self.attn_layer_idx if not 0 <= i < self.n_layer]
         if bad:
             raise ValueError(
-                f"model.attn_layer_idx has {bad}, outside 0..{self.n_layer - 1} (n_layer={self.n_layer})"
+                f"model.attn_layer_idx has {bad}, outside 0..{self.n_layer - 1} "
+                f"(n_layer={self.n_layer})"
             )
         if self.d_model % self.ssm.head_dim:
             raise ValueError(
@@ -137,7 +139,8 @@ class ModelConfig:
             raise ValueError(f"model.ssm.d_state={self.ssm.d_state} must be even")
         if self.d_model % self.attention.n_heads:
             raise ValueError(
-                f"model.attention.n_heads={self.attention.n_heads} does not divide d_model={self.d_model}"
+                f"model.attention.n_heads={self.attention.n_heads} does not divide "
+                f"d_model={self.d_model}"
             )
         if self.ssm.disc not in ("bilinear", "zoh"):
             raise ValueError(f"model.ssm.disc={self.ssm.disc!r} is not one of bilinear, zoh")
@@ -149,18 +152,23 @@ class ModelConfig:
         lc = self.long_context
         for key in ("state_passing_from", "checkpoint_from"):
             if getattr(lc, key) < 0:
-                raise ValueError(f"model.long_context.{key}={getattr(lc, key)} must be >= 0 (0: off)")
+                raise ValueError(
+                    f"model.long_context.{key}={getattr(lc, key)} must be >= 0 (0: off)"
+                )
         for key in ("chunk", "segment", "mlp_chunk"):
             if getattr(lc, key) < 1:
                 raise ValueError(f"model.long_context.{key}={getattr(lc, key)} must be >= 1")
         if lc.intra not in STATE_PASSING_INTRA:
             raise ValueError(
-                f"model.long_context.intra={lc.intra!r} is not one of {', '.join(STATE_PASSING_INTRA)}"
+                f"model.long_context.intra={lc.intra!r} is not one of "
+                f"{', '.join(STATE_PASSING_INTRA)}"
             )
 
     def layer_mixers(self) -> list[str]:
         """The mixer kind of each layer, in order."""
-        return ["attention" if i in self.attn_layer_idx else self.mixer for i in range(self.n_layer)]
+        return [
+            "attention" if i in self.attn_layer_idx else self.mixer for i in range(self.n_layer)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

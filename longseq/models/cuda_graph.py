@@ -70,7 +70,7 @@ class GraphedStep:
         with torch.no_grad(), torch.cuda.graph(self.graph):
             self.logits = self._run()
         with torch.no_grad():
-            for t, s in zip(_state_tensors(cache), saved):
+            for t, s in zip(_state_tensors(cache), saved, strict=False):
                 t.copy_(s)
 
     def _run(self) -> torch.Tensor:

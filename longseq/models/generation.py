@@ -32,7 +32,8 @@ class SamplingConfig:
 
 
 def filter_logits(logits: torch.Tensor, cfg: SamplingConfig) -> torch.Tensor:
-    """Apply temperature, top-k and top-p (nucleus) to logits [B, V]; filtered entries become -inf."""
+    """Apply temperature, top-k and top-p (nucleus) to logits [B, V]; filtered entries become
+    -inf."""
     logits = logits / cfg.temperature
     if cfg.top_k > 0:
         k = min(cfg.top_k, logits.shape[-1])
@@ -48,7 +49,9 @@ def filter_logits(logits: torch.Tensor, cfg: SamplingConfig) -> torch.Tensor:
     return logits
 
 
-def sample_next(logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Generator | None) -> torch.Tensor:
+def sample_next(
+    logits: torch.Tensor, cfg: SamplingConfig, generator: torch.Generator | None
+) -> torch.Tensor:
     """Next token ids [B] from logits [B, V]."""
     if cfg.greedy:
         return logits.argmax(-1)
@@ -75,7 +78,9 @@ def generate(
     sampling = sampling or SamplingConfig()
     sampling.validate()
     if input_ids.dim() != 2 or input_ids.shape[1] == 0:
-        raise ValueError(f"input_ids must be [B, L] with L >= 1; got shape {tuple(input_ids.shape)}")
+        raise ValueError(
+            f"input_ids must be [B, L] with L >= 1; got shape {tuple(input_ids.shape)}"
+        )
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens={max_new_tokens} must be >= 0")
     was_training = model.training

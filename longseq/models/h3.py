@@ -26,7 +26,9 @@ class H3(nn.Module):
     ``forward(u: [B, L, C]) -> [B, L, C]``; output channel h*d_h + j (the fused kernel's layout).
     """
 
-    def __init__(self, d_model: int, cfg: SSMConfig, long_context: LongContextConfig | None = None) -> None:
+    def __init__(
+        self, d_model: int, cfg: SSMConfig, long_context: LongContextConfig | None = None
+    ) -> None:
         super().__init__()
         if d_model % cfg.head_dim:
             raise ValueError(f"model.ssm.head_dim={cfg.head_dim} does not divide d_model={d_model}")
@@ -59,7 +61,9 @@ class H3(nn.Module):
         by state passing) and segment by segment (:func:`run_segments`), the SSM state carried
         across; the final state is the prefill state."""
         k_hist = u.new_zeros(u.shape[0], self.d_model, self.shift.B.shape[-1])
-        y, (k_hist, z) = run_segments(self._segment, u, (k_hist, None), self.long_context.segment_length())
+        y, (k_hist, z) = run_segments(
+            self._segment, u, (k_hist, None), self.long_context.segment_length()
+        )
         if state is not None:
             with torch.no_grad():
                 ctype = self.shift.compute_dtype
@@ -82,7 +86,9 @@ class H3(nn.Module):
         dh, H, N = self.head_dim, self.n_heads, k_hist.shape[-1]
         with torch.autocast(device_type=q.device.type, enabled=False):
             k_ext = torch.cat([k_hist.to(k.dtype), k], dim=-1)
-            k_shift = kernels.overlap_save_conv(k_ext, self.shift.kernel(N + S), self.shift.D, lc.chunk)[..., N:]
+            k_shift = kernels.overlap_save_conv(
+                k_ext, self.shift.kernel(N + S), self.shift.D, lc.chunk
+            )[..., N:]
             dA, dB, Cm = self.diag.discrete()
             kv = self._outer(k_shift, v)  # [B, d_h^2, H, S]
             s, z = kernels.state_passing_conv(
@@ -100,7 +106,8 @@ class H3(nn.Module):
         return self.long_context.uses_segments(length)
 
     def _outer(self, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """k, v: [B, C, *T] -> kv: [B, d_h^2, H, *T] with kv[i*d_h + j, h] = k[h*d_h+i] v[h*d_h+j]."""
+        """k, v: [B, C, *T] -> kv: [B, d_h^2, H, *T] with kv[i*d_h + j, h] = k[h*d_h+i]
+        v[h*d_h+j]."""
         Bsz, dh, H = k.shape[0], self.head_dim, self.n_heads
         rest = k.shape[2:]
         kh = k.reshape(Bsz, H, dh, 1, *rest)
@@ -109,7 +116,9 @@ class H3(nn.Module):
         return kv.transpose(1, 2)
 
     @torch.no_grad()
-    def _prefill(self, k: torch.Tensor, k_shift: torch.Tensor, v: torch.Tensor, state: H3State) -> None:
+    def _prefill(
+        self, k: torch.Tensor, k_shift: torch.Tensor, v: torch.Tensor, state: H3State
+    ) -> None:
         with torch.autocast(device_type=k.device.type, enabled=False):
             ctype = self.shift.compute_dtype  # fp64 stays fp64, else fp32
             state.shift.copy_(kernels.shift_ring(k.to(ctype), k.shape[-1], self.shift.B.shape[-1]))
@@ -117,8 +126,11 @@ class H3(nn.Module):
             state.diag.copy_(kernels.s4d_state(kv, state.dA, state.dB))
 
     @torch.no_grad()
-    def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> H3State:
-        """A fresh (all-zero) state; SSM states are fp32/complex64 whatever ``dtype`` (fp64/complex128
+    def init_state(
+        self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype
+    ) -> H3State:
+        """A fresh (all-zero) state; SSM states are fp32/complex64 whatever ``dtype``
+        (fp64/complex128
         for fp64 parameters). Also computes, once, everything the decode step needs that does not
         depend on the token (:class:`~longseq.models.cache.H3DecodeParams`): the cache holds a
         copy of the q, k, v projections, so it serves the weights it was allocated with."""
@@ -126,7 +138,9 @@ class H3(nn.Module):
         ctype = self.shift.compute_dtype
         N = self.shift.B.shape[-1]
         shift = torch.zeros(batch_size, self.d_model, N, dtype=ctype, device=device)
-        diag = torch.zeros(batch_size, self.head_dim**2, self.n_heads, dA.shape[-1], dtype=dA.dtype, device=device)
+        diag = torch.zeros(
+            batch_size, self.head_dim**2, self.n_heads, dA.shape[-1], dtype=dA.dtype, device=device
+        )
         projections = (self.q_proj, self.k_proj, self.v_proj)
         shift_params = (self.shift.B, self.shift.C, self.shift.D)
         decode = H3DecodeParams(

@@ -32,7 +32,8 @@ class Sin(nn.Module):
 
 
 class ImplicitFilter(nn.Module):
-    """h[c, l] = MLP(features(l / l_max))[c] * (exp(-|delta_c| l / l_max)) for ``channels`` filters."""
+    """h[c, l] = MLP(features(l / l_max))[c] * (exp(-|delta_c| l / l_max)) for ``channels``
+    filters."""
 
     bands: torch.Tensor
     deltas: torch.Tensor
@@ -59,7 +60,10 @@ class ImplicitFilter(nn.Module):
     def forward(self, L: int) -> torch.Tensor:
         """The filter [channels, L] in fp32."""
         with torch.autocast(device_type=self.deltas.device.type, enabled=False):
-            t = torch.arange(L, device=self.deltas.device, dtype=torch.float32).unsqueeze(-1) / self.l_max
+            t = (
+                torch.arange(L, device=self.deltas.device, dtype=torch.float32).unsqueeze(-1)
+                / self.l_max
+            )
             angle = 2 * math.pi * t * self.bands
             z = torch.cat([t, torch.cos(angle), torch.sin(angle)], dim=-1)  # [L, emb_dim]
             h = self.mlp(z)  # [L, channels]
@@ -77,7 +81,9 @@ class Hyena(nn.Module):
             raise ValueError(f"model.hyena.order={cfg.order}: only order 2 is implemented")
         self.d_model, self.short = d_model, cfg.short_filter_order
         self.in_proj = nn.Linear(d_model, 3 * d_model)
-        self.short_filter = nn.Conv1d(3 * d_model, 3 * d_model, self.short, groups=3 * d_model, padding=self.short - 1)
+        self.short_filter = nn.Conv1d(
+            3 * d_model, 3 * d_model, self.short, groups=3 * d_model, padding=self.short - 1
+        )
         self.filter = ImplicitFilter(d_model, cfg)
         self.bias = nn.Parameter(torch.randn(d_model))
         self.out_proj = nn.Linear(d_model, d_model)
@@ -98,7 +104,9 @@ class Hyena(nn.Module):
         return self.out_proj(y.transpose(1, 2))
 
     @torch.no_grad()
-    def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> HyenaState:
+    def init_state(
+        self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype
+    ) -> HyenaState:
         C = self.d_model
         return HyenaState(
             window=torch.zeros(batch_size, 3 * C, self.short, dtype=dtype, device=device),

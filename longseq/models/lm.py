@@ -38,7 +38,9 @@ class LanguageModel(nn.Module):
         self.padded_vocab = -(-cfg.vocab_size // m) * m
         self.embedding = nn.Embedding(self.padded_vocab, cfg.d_model)
         self.pos_embedding = (
-            nn.Embedding(cfg.max_position_embeddings, cfg.d_model) if cfg.max_position_embeddings > 0 else None
+            nn.Embedding(cfg.max_position_embeddings, cfg.d_model)
+            if cfg.max_position_embeddings > 0
+            else None
         )
         self.drop = nn.Dropout(cfg.embed_dropout)
         self.layers = nn.ModuleList(Block(kind, cfg) for kind in cfg.layer_mixers())
@@ -49,7 +51,8 @@ class LanguageModel(nn.Module):
     def _init_weights(self) -> None:
         std = self.config.initializer_range
         for name, module in self.named_modules():
-            # the Hyena filter MLP keeps PyTorch's default init so the implicit filter starts non-trivial
+            # the Hyena filter MLP keeps PyTorch's default init so the implicit filter starts
+            # non-trivial
             if ".filter." in f".{name}.":
                 continue
             if isinstance(module, (nn.Linear, nn.Embedding)):
@@ -79,7 +82,8 @@ class LanguageModel(nn.Module):
     def _check_ids(self, ids: torch.Tensor) -> None:
         if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.config.vocab_size):
             raise ValueError(
-                f"token ids must lie in [0, {self.config.vocab_size}); got [{int(ids.min())}, {int(ids.max())}]"
+                f"token ids must lie in [0, {self.config.vocab_size}); got [{int(ids.min())}, "
+                f"{int(ids.max())}]"
             )
 
     def _logits(self, h: torch.Tensor) -> torch.Tensor:
@@ -111,7 +115,9 @@ class LanguageModel(nn.Module):
             cache.seqlen_offset = input_ids.shape[1]
         return self._logits(h)
 
-    def allocate_cache(self, batch_size: int, max_len: int, dtype: torch.dtype | None = None) -> InferenceCache:
+    def allocate_cache(
+        self, batch_size: int, max_len: int, dtype: torch.dtype | None = None
+    ) -> InferenceCache:
         """A fresh inference cache for ``batch_size`` sequences of up to ``max_len`` tokens."""
         device = self.embedding.weight.device
         dtype = dtype or self.embedding.weight.dtype
@@ -123,12 +129,14 @@ class LanguageModel(nn.Module):
         cache.check_room(1)
         offset = cache.seqlen_offset
         h = self._embed(input_ids.unsqueeze(1), offset).squeeze(1)
-        for block, state in zip(self.blocks, cache.states):
+        for block, state in zip(self.blocks, cache.states, strict=False):
             h = block.step(h, state, offset)
         cache.seqlen_offset = offset + 1
         return self._logits(h)
 
-    def step_at(self, input_ids: torch.Tensor, cache: InferenceCache, position: torch.Tensor) -> torch.Tensor:
+    def step_at(
+        self, input_ids: torch.Tensor, cache: InferenceCache, position: torch.Tensor
+    ) -> torch.Tensor:
         """:meth:`step` in static-shape form, for capture in a CUDA graph: the position is a 0-d
         int64 tensor on the model's device, nothing is read back to the host, the ids are not
         range-checked and ``cache.seqlen_offset`` is left to the caller.
@@ -139,7 +147,7 @@ class LanguageModel(nn.Module):
         if self.pos_embedding is not None:
             h = h + self.pos_embedding(position.reshape(1))
         h = self.drop(h)
-        for block, state in zip(self.blocks, cache.states):
+        for block, state in zip(self.blocks, cache.states, strict=False):
             h = block.step(h, state, position)
         return self._logits(h)
 
@@ -172,7 +180,14 @@ class LanguageModel(nn.Module):
             {"name": "no_decay", "params": no_decay, "weight_decay": 0.0},
         ]
         if ssm:
-            groups.append({"name": "ssm", "params": ssm, "weight_decay": 0.0, "lr": min(self.config.ssm.lr, lr)})
+            groups.append(
+                {
+                    "name": "ssm",
+                    "params": ssm,
+                    "weight_decay": 0.0,
+                    "lr": min(self.config.ssm.lr, lr),
+                }
+            )
         return [g for g in groups if g["params"]]
 
     def save_pretrained(self, directory: str | Path) -> None:
@@ -189,7 +204,9 @@ class LanguageModel(nn.Module):
         tmp_cfg.replace(d / CONFIG_NAME)
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> LanguageModel:
+    def from_pretrained(
+        cls, directory: str | Path, device: str | torch.device = "cpu"
+    ) -> LanguageModel:
         """Load a model written by :meth:`save_pretrained` (no pickle)."""
         from safetensors.torch import load_model
 
@@ -197,7 +214,9 @@ class LanguageModel(nn.Module):
         cfg_path, weights = d / CONFIG_NAME, d / WEIGHTS_NAME
         for p in (cfg_path, weights):
             if not p.is_file():
-                raise FileNotFoundError(f"{p}: not found (expected a directory written by save_pretrained)")
+                raise FileNotFoundError(
+                    f"{p}: not found (expected a directory written by save_pretrained)"
+                )
         try:
             raw = json.loads(cfg_path.read_text())["model"]
         except (json.JSONDecodeError, KeyError, TypeError) as e:

@@ -4,7 +4,8 @@
 training token stream and returns the total bits of each held-out stream's targets under each
 of them. Counting is vectorised numpy: the k-grams of a stream are rolling keys (exact base-``V``
 packing while ``(V + 1) ** (max_order + 1)`` fits in 63 bits, e.g. a 10-token DNA vocabulary
-up to k = 17; otherwise a 64-bit multiplicative rolling hash, where two different k-grams collide with probability about
+up to k = 17; otherwise a 64-bit multiplicative rolling hash, where two different k-grams collide
+with probability about
 ``D**2 / 2**64`` for D distinct k-grams), counted by sorting the keys. Only one or two orders'
 tables are held at once, so memory grows with the training tokens, not with k.
 

@@ -17,7 +17,9 @@ from longseq.models.ssm import DiagonalSSM, autocast_off
 class S4D(nn.Module):
     """S4D sequence mixer: ``forward(u: [B, L, C]) -> [B, L, C]``."""
 
-    def __init__(self, d_model: int, cfg: SSMConfig, long_context: LongContextConfig | None = None) -> None:
+    def __init__(
+        self, d_model: int, cfg: SSMConfig, long_context: LongContextConfig | None = None
+    ) -> None:
         super().__init__()
         self.d_model = d_model
         self.ssm = DiagonalSSM(d_model, cfg)
@@ -38,17 +40,28 @@ class S4D(nn.Module):
         y = kernels.fftconv(x, self.ssm.kernel(x.shape[-1]), self.ssm.D)
         if state is not None:
             with torch.no_grad(), torch.autocast(device_type=u.device.type, enabled=False):
-                state.diag.copy_(kernels.s4d_state(x.to(self.ssm.compute_dtype), state.dA, state.dB))
+                state.diag.copy_(
+                    kernels.s4d_state(x.to(self.ssm.compute_dtype), state.dA, state.dB)
+                )
         return self._output(y.transpose(1, 2))
 
-    def _segment(self, u: torch.Tensor, z: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _segment(
+        self, u: torch.Tensor, z: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """u [B, S, C] and the state z (divided by dB; None: zero) before it -> (output [B, S, C],
         new z)."""
         lc = self.long_context
         with torch.autocast(device_type=u.device.type, enabled=False):
             dA, dB, C = self.ssm.discrete()
             y, z = kernels.state_passing_conv(
-                u.transpose(1, 2), dA, C * dB, self.ssm.D, lc.chunk, lc.intra, return_state=True, initial_state=z
+                u.transpose(1, 2),
+                dA,
+                C * dB,
+                self.ssm.D,
+                lc.chunk,
+                lc.intra,
+                return_state=True,
+                initial_state=z,
             )
         return self._output(y.transpose(1, 2)), z
 
@@ -60,7 +73,9 @@ class S4D(nn.Module):
         return F.glu(self.output_linear(F.gelu(y)), dim=-1)
 
     @torch.no_grad()
-    def init_state(self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype) -> S4DState:
+    def init_state(
+        self, batch_size: int, max_len: int, device: torch.device, dtype: torch.dtype
+    ) -> S4DState:
         dA, dB, C = self.ssm.discrete()
         diag = torch.zeros(batch_size, self.d_model, dA.shape[-1], dtype=dA.dtype, device=device)
         decode = kernels.s4d_decode_params(dA, dB, C, self.ssm.D)

@@ -11,6 +11,7 @@ memory for one segment's intermediates instead of L's.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch.utils.checkpoint import checkpoint
@@ -39,4 +40,7 @@ def run_segments(
             out, *rest = fn(u_seg, *state)
         state = tuple(rest)
         outs.append(out)
-    return (outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)), state
+    # after one segment every state entry is a tensor (fn returns no None)
+    return (outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)), cast(
+        tuple[torch.Tensor, ...], state
+    )

@@ -57,7 +57,9 @@ class DiagonalSSM(nn.Module):
         super().__init__()
         self.n_heads, self.d_state, self.disc = n_heads, cfg.d_state, cfg.disc
         M = cfg.d_state // 2
-        log_dt = torch.rand(n_heads) * (math.log(cfg.dt_max) - math.log(cfg.dt_min)) + math.log(cfg.dt_min)
+        log_dt = torch.rand(n_heads) * (math.log(cfg.dt_max) - math.log(cfg.dt_min)) + math.log(
+            cfg.dt_min
+        )
         self.log_dt = nn.Parameter(log_dt)
         self.inv_A_real = nn.Parameter(torch.full((n_heads, M), math.log(0.5)))
         self.A_imag = nn.Parameter(_a_imag_init(cfg.measure, n_heads, M, cfg.d_state))

@@ -162,9 +162,7 @@ def _directory_files(root: Path, wanted: tuple[str, ...] | None, gzip: bool) -> 
     )
 
 
-def save_vocabulary(
-    directory: Path, kind: str, tokens: Sequence[str], **params: Any
-) -> Path:
+def save_vocabulary(directory: Path, kind: str, tokens: Sequence[str], **params: Any) -> Path:
     """Write a fixed vocabulary as ``directory/tokenizer.json``: ``{"type": kind, **params,
     "tokens": [...]}`` (``params``: what rebuilds the tokenizer, JSON values). Returns the file.
     """

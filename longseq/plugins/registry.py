@@ -230,8 +230,11 @@ class Registry(Generic[T]):
             owner = self._owner(ep.name)
             if owner is not None:
                 clash = PluginLoadFailure(
-                    ep.name, _distribution_name(ep),
-                    f"the name {ep.name!r} is already registered by {owner}", True, ep.value,
+                    ep.name,
+                    _distribution_name(ep),
+                    f"the name {ep.name!r} is already registered by {owner}",
+                    True,
+                    ep.value,
                 )
                 self._clashes.append(clash)
                 log.warning("%s", clash.describe(self.kind))

@@ -66,7 +66,11 @@ def _classification_data(
 SYNTHETIC = Task("synthetic", "synthetic", SyntheticDataConfig, _synthetic_data, reads_files=False)
 LM = Task("lm", "lm", LMDataConfig, _lm_data)
 CLASSIFICATION = Task(
-    "classification", "classification", ClassificationDataConfig, _classification_data
+    "classification",
+    "classification",
+    ClassificationDataConfig,
+    _classification_data,
+    scores_next_token=False,
 )
 
 BUILTIN_TASKS: tuple[Task, ...] = (SYNTHETIC, LM, CLASSIFICATION)

@@ -77,6 +77,11 @@ class Task:
         build_data: see :class:`DataBuilder`.
         reads_files: the task reads the user's files through a modality (``modality=`` is then
             required); ``False`` for a task that makes its own sequences (and takes none).
+            ``longseq eval`` encodes a file-reading task's held-out split with the run's saved
+            tokenizer, and ``--baseline ngram`` counts its token stream.
+        scores_next_token: ``longseq eval`` measures the model's next-token loss on the task's
+            held-out split; ``False`` for a task whose test metrics in ``metrics.json`` are its
+            evaluation (classification), which eval then refuses in one line.
     """
 
     name: str
@@ -84,3 +89,4 @@ class Task:
     data_config: type
     build_data: DataBuilder
     reads_files: bool = True
+    scores_next_token: bool = True

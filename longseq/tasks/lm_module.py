@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import lightning
 import torch
@@ -13,6 +14,9 @@ from torchmetrics import MeanMetric, Metric
 
 from longseq.tasks import IGNORE_INDEX
 from longseq.tasks.optim import OptimConfig, build_optimizer
+
+if TYPE_CHECKING:
+    from torch.distributed.device_mesh import DeviceMesh
 
 
 class MaskedAccuracy(Metric):
@@ -41,7 +45,7 @@ class MaskedAccuracy(Metric):
         return self.correct.float() / self.total.clamp_min(1).float()
 
 
-def fully_shard_layers(model: nn.Module, mesh: object) -> None:
+def fully_shard_layers(model: nn.Module, mesh: DeviceMesh | None) -> None:
     """FSDP2 (``torch.distributed.fsdp.fully_shard``) over ``mesh``: every block of
     ``model.layers`` is its own unit, the remaining parameters belong to the root. Idempotent."""
     from torch.distributed.fsdp import FSDPModule, fully_shard
@@ -106,8 +110,13 @@ class SequenceLMTask(lightning.LightningModule):
         loss, _ = sequence_loss(self(batch["input_ids"]), batch["targets"])
         # Under DDP/FSDP the logged loss is the mean over the processes' batches (the global
         # batch's loss when each labels as many positions), as one process would log it.
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0],
-                 sync_dist=True)
+        self.log(
+            "train/loss",
+            loss,
+            prog_bar=True,
+            batch_size=batch["input_ids"].shape[0],
+            sync_dist=True,
+        )
         return loss
 
     def _evaluate(

@@ -16,6 +16,7 @@ wrap it in a sampler of its own that shuffles again).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, cast
 
 import torch
 from torch.utils.data import DistributedSampler
@@ -45,13 +46,15 @@ class EpochShuffleSampler(DistributedSampler):
             initialized process group's (1 and 0 without one).
     """
 
-    def __init__(self, size: int, seed: int, num_replicas: int | None = None,
-                 rank: int | None = None) -> None:
+    def __init__(
+        self, size: int, seed: int, num_replicas: int | None = None, rank: int | None = None
+    ) -> None:
         if size < 0:
             raise ValueError(f"size={size} must be >= 0")
         world, me = _process_group()
         super().__init__(
-            range(size),
+            # DistributedSampler only takes len() of its dataset; a range stands in for it
+            cast(Any, range(size)),
             num_replicas=world if num_replicas is None else num_replicas,
             rank=me if rank is None else rank,
             shuffle=False,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from longseq.configs.diagnose import ConfigError
 from longseq.configs.schema import FSDP2, TrainConfig
@@ -16,6 +16,7 @@ from longseq.training.resume import log_version
 
 if TYPE_CHECKING:
     import lightning
+    import torch
 
 __all__ = ["build_trainer", "full_state_dict", "run_stage"]
 
@@ -57,7 +58,9 @@ def build_trainer(
         loggers.append(CSVLogger(save_dir=run_dir, name="logs", version=version))
     if "tensorboard" in config.loggers:
         loggers.append(
-            TensorBoardLogger(save_dir=run_dir, name="logs", version=version, default_hp_metric=False)
+            TensorBoardLogger(
+                save_dir=run_dir, name="logs", version=version, default_hp_metric=False
+            )
         )
     if config.trainer.enable_progress_bar:
         callbacks.append(RichProgressBar())
@@ -112,13 +115,13 @@ def full_state_dict(model: Any) -> dict[str, Any] | None:
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
     options = StateDictOptions(full_state_dict=True, cpu_offload=True)
-    return get_model_state_dict(model, options=options)
+    # an FSDPModule is the sharded nn.Module itself (fully_shard swaps the module's class)
+    return get_model_state_dict(cast("torch.nn.Module", model), options=options)
 
 
-def run_stage(
-    trainer: lightning.Trainer, stage: Callable[..., R], *args: Any, **kwargs: Any
-) -> R:
-    """Run ``trainer.fit``/``trainer.test``; turn Lightning's Ctrl-C exit back into the interrupt."""
+def run_stage(trainer: lightning.Trainer, stage: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Run ``trainer.fit``/``trainer.test``; turn Lightning's Ctrl-C exit back into the
+    interrupt."""
     try:
         return stage(*args, **kwargs)
     except SystemExit:

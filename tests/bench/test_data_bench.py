@@ -33,9 +33,7 @@ def test_random_fasta_is_bgzf_and_reads_back_by_random_access(tmp_path: Path) ->
     data = path.read_bytes()
     assert size == len(data) and data.endswith(BGZF_EOF) and len(_blocks(data)) > 3
     text = gzip.decompress(data).decode()
-    records = {
-        chunk.split("\n", 1)[0]: chunk.split("\n", 1)[1] for chunk in text.split(">")[1:]
-    }
+    records = {chunk.split("\n", 1)[0]: chunk.split("\n", 1)[1] for chunk in text.split(">")[1:]}
     assert list(records) == list(contigs)
     for name, body in records.items():
         lines = body.rstrip("\n").split("\n")

@@ -9,8 +9,23 @@ from longseq.cli import main
 
 def test_bench_conv_cpu_writes_table_and_json(tmp_path) -> None:
     out = tmp_path / "conv.json"
-    res = CliRunner().invoke(main, ["bench", "conv", "--device", "cpu", "--lengths", "64,96", "--channels", "64",
-                                    "--repeats", "1", "--json", str(out)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            "conv",
+            "--device",
+            "cpu",
+            "--lengths",
+            "64,96",
+            "--channels",
+            "64",
+            "--repeats",
+            "1",
+            "--json",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     rows = data["rows"] if isinstance(data, dict) else data

@@ -38,8 +38,19 @@ def test_config_show_prints_yaml_of_the_composed_config() -> None:
     assert shown["model"]["mixer"] == "hyena"
     assert shown["trainer"]["max_epochs"] == 3
     assert shown["data"]["language"] == "associative_recall"
-    assert set(shown) == {"name", "seed", "resume", "loggers", "checkpoint", "model", "task",
-                          "data", "modality", "optim", "trainer"}
+    assert set(shown) == {
+        "name",
+        "seed",
+        "resume",
+        "loggers",
+        "checkpoint",
+        "model",
+        "task",
+        "data",
+        "modality",
+        "optim",
+        "trainer",
+    }
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,9 @@ from longseq.cli.common import EXIT_USAGE, int_list, missing, names, pick_device
         (" , ", "--lengths ' , ': give a comma-separated list of positive integers"),
     ],
 )
-def test_int_list_fails_with_one_line(value: str, message: str,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_int_list_fails_with_one_line(
+    value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exited:
         int_list("--lengths", value)
     assert exited.value.code == EXIT_USAGE
@@ -30,7 +31,8 @@ def test_lists_and_devices() -> None:
     assert names(" a,b ,,c") == ["a", "b", "c"]
     assert pick_device("cpu") == "cpu"
     assert missing("--png", "no_such_package_xyz", "bench") == (
-        "--png needs no_such_package_xyz: pip install 'longseq[bench]'")
+        "--png needs no_such_package_xyz: pip install 'longseq[bench]'"
+    )
     assert missing("--png", "click", "bench") is None
 
 
@@ -40,8 +42,16 @@ def test_bad_device_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err == "error: --device 'tpu' must be cpu, cuda or auto\n"
 
 
-@pytest.mark.parametrize("command", [["bench", "conv"], ["bench", "train"], ["eval", "run"],
-                                     ["generate", "run", "--prompt", "1"], ["complete", "run"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["bench", "conv"],
+        ["bench", "train"],
+        ["eval", "run"],
+        ["generate", "run", "--prompt", "1"],
+        ["complete", "run"],
+    ],
+)
 def test_every_device_option_takes_a_bad_value_as_one_line(command: list[str]) -> None:
     from click.testing import CliRunner
 
@@ -55,8 +65,10 @@ def test_every_device_option_takes_a_bad_value_as_one_line(command: list[str]) -
 def test_one_line_errors(capsys: pytest.CaptureFixture[str]) -> None:
     from longseq.cli.common import EXIT_INTERRUPTED, one_line_errors
 
-    for raised, code, line in ((ValueError("bad\n value"), EXIT_USAGE, "error: bad value\n"),
-                               (KeyboardInterrupt(), EXIT_INTERRUPTED, "error: interrupted\n")):
+    for raised, code, line in (
+        (ValueError("bad\n value"), EXIT_USAGE, "error: bad value\n"),
+        (KeyboardInterrupt(), EXIT_INTERRUPTED, "error: interrupted\n"),
+    ):
         with pytest.raises(SystemExit) as exited, one_line_errors():
             raise raised
         assert exited.value.code == code and capsys.readouterr().err == line

@@ -26,7 +26,7 @@ FILES = {
     "        self.radius = radius\n\n    def area(self):\n"
     "        return math.pi * self.radius ** 2\n",
     "report.py": "from shapes import Circle\nfrom util import clamp\n\n\ndef describe(radius):\n"
-    "    circle = Circle(clamp(radius, 0, 10))\n    return f\"area {circle.area():.2f}\"\n",
+    '    circle = Circle(clamp(radius, 0, 10))\n    return f"area {circle.area():.2f}"\n',
     "stats.py": "from util import clamp\n\n\ndef mean(values):\n    total = 0\n"
     "    for value in values:\n        total += clamp(value, -100, 100)\n"
     "    return total / len(values)\n",
@@ -57,10 +57,18 @@ def code_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
     runs = []
     for name, model in (("h3", "model=h3"), ("transformer", "model=transformer")):
         run_dir = root / name
-        result = CliRunner().invoke(main, [
-            "train", "--run-dir", str(run_dir), *TINY, model, f"data.path={repo}",
-            f"data.cache_dir={root / 'cache'}",
-        ])
+        result = CliRunner().invoke(
+            main,
+            [
+                "train",
+                "--run-dir",
+                str(run_dir),
+                *TINY,
+                model,
+                f"data.path={repo}",
+                f"data.cache_dir={root / 'cache'}",
+            ],
+        )
         assert result.exit_code == 0, result.output
         runs.append(run_dir)
     return repo, runs[0], runs[1]
@@ -81,11 +89,22 @@ def _error_line(result: Result) -> str:
 def test_complete_compares_two_runs(code_runs: tuple[Path, Path, Path], tmp_path: Path) -> None:
     _, h3, transformer = code_runs
     out_json, out_png = tmp_path / "complete.json", tmp_path / "complete.png"
-    result = _complete(str(h3), str(transformer), "--contexts", "16,64,2048", "--samples", "3",
-                       "--max-line-tokens", "8", "--json", str(out_json), "--png", str(out_png))
+    result = _complete(
+        str(h3),
+        str(transformer),
+        "--contexts",
+        "16,64,2048",
+        "--samples",
+        "3",
+        "--max-line-tokens",
+        "8",
+        "--json",
+        str(out_json),
+        "--png",
+        str(out_png),
+    )
     assert result.exit_code == 0, result.output + result.stderr
-    table = list(itertools.takewhile(lambda line: line.startswith("|"),
-                                     result.stdout.splitlines()))
+    table = list(itertools.takewhile(lambda line: line.startswith("|"), result.stdout.splitlines()))
     assert "h3 EM %" in table[0] and "transformer ident %" in table[0]
     assert [row.split("|")[1].strip() for row in table[2:]] == ["16", "64", "2048"]
     # 2048 tokens do not fit the Transformer's 1024 learned positions.
@@ -139,16 +158,40 @@ def test_hold_out_follows_the_files_identity_whatever_repo_names(
     shutil.copytree(repo, copy)
     for given in (str(tmp_path / "parent"), f"{repo}/*.py", str(repo)):
         out = tmp_path / "held.json"
-        result = _complete(str(h3), str(transformer), "--repo", given, "--contexts", "16",
-                           "--samples", "4", "--max-line-tokens", "2", "--json", str(out))
+        result = _complete(
+            str(h3),
+            str(transformer),
+            "--repo",
+            given,
+            "--contexts",
+            "16",
+            "--samples",
+            "4",
+            "--max-line-tokens",
+            "2",
+            "--json",
+            str(out),
+        )
         assert result.exit_code == 0, result.output + result.stderr
         report = json.loads(out.read_text())
         assert {Path(name).name for name in report["files"]} == held, given
         assert {Path(c["file"]).name for c in report["cuts"]} <= held
         assert report["training_files"] == {"h3": "recorded", "transformer": "recorded"}
     # Every file scored only when asked.
-    result = _complete(str(h3), "--repo", str(tmp_path / "parent"), "--all-files", "--contexts",
-                       "16", "--samples", "4", "--max-line-tokens", "2", "--json", str(out))
+    result = _complete(
+        str(h3),
+        "--repo",
+        str(tmp_path / "parent"),
+        "--all-files",
+        "--contexts",
+        "16",
+        "--samples",
+        "4",
+        "--max-line-tokens",
+        "2",
+        "--json",
+        str(out),
+    )
     assert result.exit_code == 0 and len(json.loads(out.read_text())["files"]) == len(FILES)
 
 
@@ -160,8 +203,19 @@ def test_a_run_without_a_document_record_recomputes_its_split(
     shutil.copytree(h3, old)
     (old / "documents.json").unlink()
     out = tmp_path / "old.json"
-    result = _complete(str(old), "--repo", f"{repo}/*.py", "--contexts", "16", "--samples", "4",
-                       "--max-line-tokens", "2", "--json", str(out))
+    result = _complete(
+        str(old),
+        "--repo",
+        f"{repo}/*.py",
+        "--contexts",
+        "16",
+        "--samples",
+        "4",
+        "--max-line-tokens",
+        "2",
+        "--json",
+        str(out),
+    )
     assert result.exit_code == 0, result.output + result.stderr
     assert "training files were recomputed from its data.path" in result.stderr
     report = json.loads(out.read_text())
@@ -174,8 +228,20 @@ def test_contexts_beyond_the_training_length_are_marked_for_every_model(
 ) -> None:
     _, h3, transformer = code_runs
     out = tmp_path / "extrapolated.json"
-    result = _complete(str(h3), str(transformer), "--contexts", "32,1000", "--samples", "3",
-                       "--max-line-tokens", "4", "--baselines", "none", "--json", str(out))
+    result = _complete(
+        str(h3),
+        str(transformer),
+        "--contexts",
+        "32,1000",
+        "--samples",
+        "3",
+        "--max-line-tokens",
+        "4",
+        "--baselines",
+        "none",
+        "--json",
+        str(out),
+    )
     assert result.exit_code == 0, result.output + result.stderr
     report = json.loads(out.read_text())
     # Both were trained on windows of data.seq_len=64 tokens; the repository before a
@@ -186,8 +252,10 @@ def test_contexts_beyond_the_training_length_are_marked_for_every_model(
         assert short["extrapolated"] == 0
         over = sum(1 for c in long["per_cut"] if c["context_tokens"] > 64)
         assert long["extrapolated"] == over > 0
-        assert f"{run['name']} at 1000: {over} of 3 cuts give more context than the 64 tokens" \
+        assert (
+            f"{run['name']} at 1000: {over} of 3 cuts give more context than the 64 tokens"
             in result.stdout
+        )
     rows = [line for line in result.stdout.splitlines() if line.startswith("| 1000")]
     assert rows and rows[0].count(" *") == 4  # EM and identifiers of both runs
     # A run saved before the record: nothing marked, and a note says why.
@@ -196,14 +264,27 @@ def test_contexts_beyond_the_training_length_are_marked_for_every_model(
     spec = json.loads((old / "config.json").read_text())
     spec.pop("training")
     (old / "config.json").write_text(json.dumps(spec))
-    result = _complete(str(old), "--contexts", "1000", "--samples", "2", "--max-line-tokens", "2",
-                       "--baselines", "none", "--json", str(out))
+    result = _complete(
+        str(old),
+        "--contexts",
+        "1000",
+        "--samples",
+        "2",
+        "--max-line-tokens",
+        "2",
+        "--baselines",
+        "none",
+        "--json",
+        str(out),
+    )
     assert result.exit_code == 0, result.output + result.stderr
     assert json.loads(out.read_text())["runs"][0]["results"][0]["extrapolated"] == 0
     assert "old: the run records no training length" in result.stdout
 
 
-def test_cut_selection_skips_trivial_lines(code_runs: tuple[Path, Path, Path], tmp_path: Path) -> None:
+def test_cut_selection_skips_trivial_lines(
+    code_runs: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     from longseq.tasks.completion.select import is_trivial
 
     root = tmp_path / "braces"
@@ -213,17 +294,32 @@ def test_cut_selection_skips_trivial_lines(code_runs: tuple[Path, Path, Path], t
     out = tmp_path / "sel.json"
     targets = []
     for selection in (["--skip-trivial"], ["--min-identifiers", "1"]):
-        result = _complete(str(h3), "--repo", str(root), "--all-files", *selection,
-                           "--samples", "10", "--contexts", "16", "--max-line-tokens", "2",
-                           "--baselines", "previous-line", "--json", str(out))
+        result = _complete(
+            str(h3),
+            "--repo",
+            str(root),
+            "--all-files",
+            *selection,
+            "--samples",
+            "10",
+            "--contexts",
+            "16",
+            "--max-line-tokens",
+            "2",
+            "--baselines",
+            "previous-line",
+            "--json",
+            str(out),
+        )
         assert result.exit_code == 0, result.output + result.stderr
         targets.append([c["target"] for c in json.loads(out.read_text())["cuts"]])
     assert targets[0] == ["def f(x):", "    return [", "        x,", "print(f(1))"]
     assert not any(is_trivial(t) for t in targets[0])
     # `return` is a keyword: that line holds no identifier.
     assert targets[1] == ["def f(x):", "        x,", "print(f(1))"]
-    result = _complete(str(h3), "--repo", str(root), "--all-files", "--min-identifiers", "3",
-                       "--contexts", "16")
+    result = _complete(
+        str(h3), "--repo", str(root), "--all-files", "--min-identifiers", "3", "--contexts", "16"
+    )
     assert "no line left by --skip-trivial / --min-identifiers" in _error_line(result)
 
 
@@ -231,8 +327,19 @@ def test_threads_option(code_runs: tuple[Path, Path, Path]) -> None:
     _, h3, _ = code_runs
     before = torch.get_num_threads()
     try:
-        result = _complete(str(h3), "--threads", "1", "--contexts", "16", "--samples", "1",
-                           "--max-line-tokens", "2", "--baselines", "none")
+        result = _complete(
+            str(h3),
+            "--threads",
+            "1",
+            "--contexts",
+            "16",
+            "--samples",
+            "1",
+            "--max-line-tokens",
+            "2",
+            "--baselines",
+            "none",
+        )
         assert result.exit_code == 0, result.output + result.stderr
         assert torch.get_num_threads() == 1
     finally:
@@ -246,9 +353,22 @@ def test_complete_is_seeded(code_runs: tuple[Path, Path, Path], tmp_path: Path) 
     reports = []
     for i, seed in enumerate(("1", "1", "2")):
         path = tmp_path / f"{i}.json"
-        result = _complete(str(h3), "--repo", str(repo), "--all-files", "--contexts", "32",
-                           "--samples", "4", "--seed", seed, "--max-line-tokens", "4",
-                           "--json", str(path))
+        result = _complete(
+            str(h3),
+            "--repo",
+            str(repo),
+            "--all-files",
+            "--contexts",
+            "32",
+            "--samples",
+            "4",
+            "--seed",
+            seed,
+            "--max-line-tokens",
+            "4",
+            "--json",
+            str(path),
+        )
         assert result.exit_code == 0, result.output + result.stderr
         reports.append(json.loads(path.read_text()))
     assert len(reports[0]["files"]) == len(FILES)
@@ -276,7 +396,9 @@ def test_a_run_of_another_modality_is_named(tmp_path: Path) -> None:
     run_dir = tmp_path / "dna"
     tokenizer = DNATokenizer()
     torch.manual_seed(0)
-    LanguageModel(ModelConfig(d_model=16, n_layer=1, vocab_size=tokenizer.vocab_size)).save_pretrained(run_dir)
+    LanguageModel(
+        ModelConfig(d_model=16, n_layer=1, vocab_size=tokenizer.vocab_size)
+    ).save_pretrained(run_dir)
     tokenizer.save(run_dir / "tokenizer")
     (run_dir / "config.yaml").write_text("name: dna\nmodality:\n  name: genomics\n")
     assert "a genomics run, not a code run" in _error_line(_complete(str(run_dir)))

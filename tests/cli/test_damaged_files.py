@@ -57,7 +57,11 @@ def _unrecord(run: Path) -> None:
 def test_config_json_records_the_checksums_load_verifies(text_run: Path) -> None:
     files = json.loads((text_run / "config.json").read_text())["files"]
     assert sorted(files) == [
-        "config.yaml", "documents.json", "model.safetensors", "tokenizer/text_tokenizer.json"]
+        "config.yaml",
+        "documents.json",
+        "model.safetensors",
+        "tokenizer/text_tokenizer.json",
+    ]
     for name, record in files.items():
         data = (text_run / name).read_bytes()
         assert record == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
@@ -131,14 +135,18 @@ def test_damaged_tokenizer_gives_one_line(text_run: Path, tmp_path: Path) -> Non
     tokenizer_file = run / "tokenizer" / "text_tokenizer.json"
     tokenizer_file.write_text('{"kind": "bp')
     line = error_line(_generate(run))
-    assert line == (f"error: {tokenizer_file}: damaged (truncated: 12 of "
-                    f"{(text_run / 'tokenizer' / 'text_tokenizer.json').stat().st_size} bytes); "
-                    f"{RESTORE}")
+    assert line == (
+        f"error: {tokenizer_file}: damaged (truncated: 12 of "
+        f"{(text_run / 'tokenizer' / 'text_tokenizer.json').stat().st_size} bytes); "
+        f"{RESTORE}"
+    )
     # without a recorded checksum, the tokenizer's own check names the file
     _unrecord(run)
     line = error_line(_generate(run))
-    assert line.startswith(f"error: {run / 'tokenizer'}: damaged, the tokenizer does not load "
-                           f"({tokenizer_file}: not a text tokenizer")
+    assert line.startswith(
+        f"error: {run / 'tokenizer'}: damaged, the tokenizer does not load "
+        f"({tokenizer_file}: not a text tokenizer"
+    )
     assert line.endswith(RESTORE)
 
 
@@ -183,8 +191,15 @@ def test_a_damaged_token_cache_is_rebuilt_with_one_warning(
 ) -> None:
     root = tmp_path / "cache"
     shutil.copytree(text_run.parent / "cache", root)
-    args = ["eval", str(text_run), f"data.cache_dir={root}", "--device", "cpu",
-            "--max-batches", "2"]
+    args = [
+        "eval",
+        str(text_run),
+        f"data.cache_dir={root}",
+        "--device",
+        "cpu",
+        "--max-batches",
+        "2",
+    ]
     intact = CliRunner().invoke(main, args)
     assert intact.exit_code == 0 and intact.stderr == "", intact.output
     (cache,) = [p for p in root.iterdir() if p.is_dir()]
@@ -209,8 +224,11 @@ def test_the_digest_of_a_checkpoint_finds_a_changed_byte(tmp_path: Path) -> None
 
     from longseq.integrity import CHECKPOINT_DIGEST_KEY, checkpoint_digest, checkpoint_problem
 
-    checkpoint = {"state_dict": {"w": torch.arange(1000, dtype=torch.float32)}, "epoch": 1,
-                  "global_step": 8}
+    checkpoint = {
+        "state_dict": {"w": torch.arange(1000, dtype=torch.float32)},
+        "epoch": 1,
+        "global_step": 8,
+    }
     checkpoint[CHECKPOINT_DIGEST_KEY] = checkpoint_digest(checkpoint)
     path = tmp_path / "x.ckpt"
     torch.save(checkpoint, path)
@@ -241,8 +259,11 @@ def test_a_damaged_fasta_index_is_rebuilt_with_one_warning(tmp_path: Path, cut: 
     assert intact == {"chr0": 83, "chr1": 83, "chr2": 83}
     index = tmp_path / "g.fa.fai"
     good = index.read_text()
-    damaged = {"at-a-line-end": "".join(good.splitlines(True)[:2]),
-               "mid-line": good[: len(good) // 2], "garbage": "garbage\x00\n"}[cut]
+    damaged = {
+        "at-a-line-end": "".join(good.splitlines(True)[:2]),
+        "mid-line": good[: len(good) // 2],
+        "garbage": "garbage\x00\n",
+    }[cut]
     index.write_text(damaged)
     with pytest.warns(DamagedFileWarning) as record:
         assert IndexedGenome(fasta).contigs == intact

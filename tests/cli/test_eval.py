@@ -30,20 +30,34 @@ SEQ_LEN = 64  # the text run's data.seq_len (tests/cli/conftest.py)
 def dna_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The phage-lambda preset, two steps of a one-layer d_model-16 model on 64-base windows."""
     root = tmp_path_factory.mktemp("dna_run")
-    return train_in_process(root / "run", [
-        "experiment=genomics/lambda", "trainer.max_steps=2", "model.d_model=16",
-        "model.n_layer=1", "data.seq_len=64", "data.batch_size=16",
-        f"data.cache_dir={root / 'cache'}", f"modality.cache_dir={root / 'genomics'}",
-    ])
+    return train_in_process(
+        root / "run",
+        [
+            "experiment=genomics/lambda",
+            "trainer.max_steps=2",
+            "model.d_model=16",
+            "model.n_layer=1",
+            "data.seq_len=64",
+            "data.batch_size=16",
+            f"data.cache_dir={root / 'cache'}",
+            f"modality.cache_dir={root / 'genomics'}",
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
 def recall_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Associative recall (the default synthetic language), 64 train / 32 test examples."""
     root = tmp_path_factory.mktemp("recall_run")
-    return train_in_process(root / "run", [
-        "trainer.max_steps=2", "data.num_train=64", "data.num_test=32", "model.d_model=16",
-    ])
+    return train_in_process(
+        root / "run",
+        [
+            "trainer.max_steps=2",
+            "data.num_train=64",
+            "data.num_test=32",
+            "model.d_model=16",
+        ],
+    )
 
 
 def _eval(*args: str) -> Result:
@@ -89,8 +103,9 @@ def test_split_val_evaluates_the_validation_windows(text_run: Path, tmp_path: Pa
     """``--split val`` reads the validation split: the loss is the model's loss on the first
     windows of the cached val stream, not on the test stream's. Catches: the option ignored (the
     test split evaluated whatever it says) or the wrong stream read for it."""
-    _, metrics = _eval_json(tmp_path, str(text_run), "--split", "val", "--max-batches", "2",
-                            "--batch-size", "4")
+    _, metrics = _eval_json(
+        tmp_path, str(text_run), "--split", "val", "--max-batches", "2", "--batch-size", "4"
+    )
     (cache,) = [p for p in (text_run.parent / "cache").iterdir() if p.is_dir()]
     model = longseq.load(text_run).model
 
@@ -122,8 +137,16 @@ def test_curve_buckets_group_the_plotted_curve(
 
     monkeypatch.setattr("longseq.evaluation.write_curve_png", capture)
     curve = tmp_path / "curve.csv"
-    _, metrics = _eval_json(tmp_path, str(text_run), "--max-batches", "2", "--context-curve",
-                            str(curve), "--curve-buckets", "5")
+    _, metrics = _eval_json(
+        tmp_path,
+        str(text_run),
+        "--max-batches",
+        "2",
+        "--context-curve",
+        str(curve),
+        "--curve-buckets",
+        "5",
+    )
     assert len(curve.read_text().splitlines()) == 1 + SEQ_LEN  # the CSV: every position
     (points,) = plotted
     assert 1 < len(points) <= 5
@@ -131,7 +154,9 @@ def test_curve_buckets_group_the_plotted_curve(
     assert all(a.end == b.start for a, b in itertools.pairwise(points))  # a partition
     counts = sum(p.count for p in points)
     assert counts == metrics["tokens"]
-    assert sum(p.loss * p.count for p in points) / counts == pytest.approx(metrics["loss"], rel=1e-6)
+    assert sum(p.loss * p.count for p in points) / counts == pytest.approx(
+        metrics["loss"], rel=1e-6
+    )
 
 
 def test_context_curve_adds_up_to_the_loss(text_run: Path, tmp_path: Path) -> None:
@@ -168,15 +193,23 @@ def test_genomics_reports_bits_per_base_and_matches_training(dna_run: Path, tmp_
 
 def test_longer_context_than_trained(dna_run: Path, tmp_path: Path) -> None:
     curve = tmp_path / "dna.csv"
-    _, metrics = _eval_json(tmp_path, str(dna_run), "data.seq_len=128", "--max-batches", "1",
-                            "--context-curve", str(curve))
+    _, metrics = _eval_json(
+        tmp_path,
+        str(dna_run),
+        "data.seq_len=128",
+        "--max-batches",
+        "1",
+        "--context-curve",
+        str(curve),
+    )
     assert metrics["seq_len"] == 128 and metrics["overrides"] == ["data.seq_len=128"]
     assert len(curve.read_text().splitlines()) == 1 + 128
 
 
 def test_random_windows_of_the_genome(dna_run: Path, tmp_path: Path) -> None:
-    _, metrics = _eval_json(tmp_path, str(dna_run), "data.sampling=random_windows",
-                            "data.eval_windows=8")
+    _, metrics = _eval_json(
+        tmp_path, str(dna_run), "data.sampling=random_windows", "data.eval_windows=8"
+    )
     # Windows inside the contig hold bases only: every target is a base.
     assert metrics["windows"] == 8 and metrics["tokens"] == metrics["bases"] == 8 * 64
 
@@ -186,15 +219,16 @@ def test_synthetic_run_gives_bits_per_token(recall_run: Path, tmp_path: Path) ->
     assert metrics["loss"] == pytest.approx(_trained(recall_run)["test/loss"], rel=1e-5)
     # Associative recall labels every next token (the answer's accuracy is the task metric).
     assert metrics["windows"] == 32 and metrics["tokens"] == 32 * metrics["seq_len"]
-    assert [line.split("  ")[0] for line in result.stdout.splitlines() if line.startswith("bits")] == [
-        "bits per token"
-    ]
+    assert [
+        line.split("  ")[0] for line in result.stdout.splitlines() if line.startswith("bits")
+    ] == ["bits per token"]
 
 
 def test_document_curve_reads_each_document_from_its_start(text_run: Path, tmp_path: Path) -> None:
     path = tmp_path / "documents.csv"
-    result = _eval(str(text_run), "--document-curve", str(path), "--max-documents", "5",
-                   "--curve-buckets", "4")
+    result = _eval(
+        str(text_run), "--document-curve", str(path), "--max-documents", "5", "--curve-buckets", "4"
+    )
     assert result.exit_code == 0, result.output
     assert f"wrote {path} (5 documents)" in result.stdout
     rows = list(csv.DictReader(path.open()))
@@ -218,8 +252,10 @@ def test_document_curve_needs_documents(recall_run: Path, tmp_path: Path) -> Non
         (["data.seq_len=0"], "data.seq_len=0 must be at least 1"),
         (["model.d_model=32"], "eval takes data.* and modality.* overrides"),
         (["--png", "x.png"], "give --context-curve PATH.csv as well"),
-        (["data.sampling=random_windows", "modality.soft_mask=keep"],
-         "random_windows encodes with the modality's own tokenizer"),
+        (
+            ["data.sampling=random_windows", "modality.soft_mask=keep"],
+            "random_windows encodes with the modality's own tokenizer",
+        ),
     ],
 )
 def test_bad_input_is_one_line(dna_run: Path, args: list[str], expected: str) -> None:
@@ -246,10 +282,18 @@ def test_not_a_run(dna_run: Path, tmp_path: Path) -> None:
 
 
 def test_audio_reports_bits_per_sample(tmp_path: Path) -> None:
-    run_dir = train_in_process(tmp_path / "run", [
-        "experiment=audio/digits", "trainer.max_steps=1", "model.d_model=16", "model.n_layer=1",
-        "data.seq_len=64", "data.batch_size=16", f"data.cache_dir={tmp_path / 'cache'}",
-    ])
+    run_dir = train_in_process(
+        tmp_path / "run",
+        [
+            "experiment=audio/digits",
+            "trainer.max_steps=1",
+            "model.d_model=16",
+            "model.n_layer=1",
+            "data.seq_len=64",
+            "data.batch_size=16",
+            f"data.cache_dir={tmp_path / 'cache'}",
+        ],
+    )
     result, metrics = _eval_json(tmp_path, str(run_dir), "--max-batches", "2")
     assert "bits per sample" in result.stdout
     # Samples are the targets that are not <eos> (256) between clips.

@@ -24,10 +24,16 @@ def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     hand-made directory cannot: e.g. train saving a model whose vocabulary differs from the
     data's (the prompt-range error then names another range)."""
     root = tmp_path_factory.mktemp("synthetic_run")
-    return train_in_process(root / "run", [
-        "trainer.max_steps=1", "data.num_train=64", "data.num_test=32", "model.d_model=16",
-        "model.n_layer=1",
-    ])
+    return train_in_process(
+        root / "run",
+        [
+            "trainer.max_steps=1",
+            "data.num_train=64",
+            "data.num_test=32",
+            "model.d_model=16",
+            "model.n_layer=1",
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +43,19 @@ def genomics_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     train saving the tokenizer where load does not look for it (a hand-made directory put it
     where load looks)."""
     root = tmp_path_factory.mktemp("genomics_run")
-    return train_in_process(root / "run", [
-        "experiment=genomics/lambda", "trainer.max_steps=1", "model.d_model=16",
-        "model.n_layer=1", "data.seq_len=64", "data.batch_size=16",
-        f"data.cache_dir={root / 'cache'}", f"modality.cache_dir={root / 'genomics'}",
-    ])
+    return train_in_process(
+        root / "run",
+        [
+            "experiment=genomics/lambda",
+            "trainer.max_steps=1",
+            "model.d_model=16",
+            "model.n_layer=1",
+            "data.seq_len=64",
+            "data.batch_size=16",
+            f"data.cache_dir={root / 'cache'}",
+            f"modality.cache_dir={root / 'genomics'}",
+        ],
+    )
 
 
 def _generate(*args: str) -> Result:
@@ -82,8 +96,16 @@ def test_prompt_file_and_output(text_run: Path, tmp_path: Path) -> None:
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("And God")
     output = tmp_path / "out.txt"
-    result = _generate(str(text_run), "--prompt-file", str(prompt), "--max-new-tokens", "4",
-                       "--greedy", "--output", str(output))
+    result = _generate(
+        str(text_run),
+        "--prompt-file",
+        str(prompt),
+        "--max-new-tokens",
+        "4",
+        "--greedy",
+        "--output",
+        str(output),
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"wrote {output}"
     assert output.read_text().startswith("And God")
@@ -92,7 +114,9 @@ def test_prompt_file_and_output(text_run: Path, tmp_path: Path) -> None:
 def test_synthetic_run_takes_integer_ids(synthetic_run: Path) -> None:
     loaded = longseq.load(synthetic_run)
     assert loaded.tokenizer is None and loaded.modality is None
-    result = _generate(str(synthetic_run), "--prompt", "1 2 3", "--max-new-tokens", "5", "--seed", "0")
+    result = _generate(
+        str(synthetic_run), "--prompt", "1 2 3", "--max-new-tokens", "5", "--seed", "0"
+    )
     assert result.exit_code == 0, result.output
     ids = [int(x) for x in result.stdout.split()]
     assert ids[:3] == [1, 2, 3] and len(ids) == 8 and all(0 <= i < 10 for i in ids)
@@ -139,7 +163,9 @@ def test_config_of_another_size_is_a_mismatch(text_run: Path, tmp_path: Path) ->
 
 def test_modality_run_without_tokenizer(text_run: Path, tmp_path: Path) -> None:
     other = tmp_path / "notok"
-    shutil.copytree(text_run, other, ignore=shutil.ignore_patterns("checkpoints", "logs", "tokenizer"))
+    shutil.copytree(
+        text_run, other, ignore=shutil.ignore_patterns("checkpoints", "logs", "tokenizer")
+    )
     line = error_line(_generate(str(other), "--prompt", "In"))
     assert line == f"error: {other / 'tokenizer'}: no tokenizer directory for this text run"
 
@@ -154,7 +180,9 @@ def test_prompt_and_prompt_file_exclusive(text_run: Path, tmp_path: Path, both: 
 
 
 def test_genomics_run_writes_fasta(genomics_run: Path) -> None:
-    result = _generate(str(genomics_run), "--prompt", "ACGT", "--max-new-tokens", "6", "--seed", "3")
+    result = _generate(
+        str(genomics_run), "--prompt", "ACGT", "--max-new-tokens", "6", "--seed", "3"
+    )
     assert result.exit_code == 0, result.output
     fasta = genomics_run / "generated.fa"
     assert result.stdout.strip() == f"wrote {fasta}"
@@ -167,10 +195,15 @@ def test_genomics_prompt_with_a_non_dna_symbol(genomics_run: Path) -> None:
     assert line.startswith("error: cannot encode the prompt: ") and "'!'" in line
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
-@pytest.mark.parametrize("args,expected", [
-    (["--cuda-graph"], "error: --cuda-graph needs a CUDA device (--device cuda)"),
-    (["--device", "cuda"], "error: --device cuda: no CUDA device is available here"),
-])
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA"
+)
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["--cuda-graph"], "error: --cuda-graph needs a CUDA device (--device cuda)"),
+        (["--device", "cuda"], "error: --device cuda: no CUDA device is available here"),
+    ],
+)
 def test_cuda_options_without_cuda(text_run: Path, args: list[str], expected: str) -> None:
     assert error_line(_generate(str(text_run), "--prompt", "In", *args)) == expected

@@ -80,16 +80,31 @@ def test_train_modality_genomics_on_a_fasta_trains_and_generates(tmp_path: Path)
     """The one-genome FASTA is cut into parts so validation and test hold out whole parts."""
     run_dir = train_in_process(
         tmp_path / "run",
-        ["modality=genomics", f"data.path={LAMBDA_FASTA}", f"data.cache_dir={tmp_path / 'c'}",
-         *TINY],
+        [
+            "modality=genomics",
+            f"data.path={LAMBDA_FASTA}",
+            f"data.cache_dir={tmp_path / 'c'}",
+            *TINY,
+        ],
     )
     saved = (run_dir / "config.yaml").read_text()
     assert "task:\n  name: lm\n" in saved and "name: genomics" in saved
     assert (run_dir / "tokenizer").is_dir() and (run_dir / "metrics.json").is_file()
     out = tmp_path / "out.fa"
     result = CliRunner().invoke(
-        main, ["generate", str(run_dir), "--prompt", "ACGT", "--max-new-tokens", "4",
-               "--seed", "0", "--output", str(out)]
+        main,
+        [
+            "generate",
+            str(run_dir),
+            "--prompt",
+            "ACGT",
+            "--max-new-tokens",
+            "4",
+            "--seed",
+            "0",
+            "--output",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     bases = "".join(out.read_text().splitlines()[1:])

@@ -78,8 +78,14 @@ def test_failed_run_leaves_nothing_in_the_way(
     batches of a 10-batch epoch) is one line, exit 1, and the same --run-dir trains next time."""
     monkeypatch.setenv("LONGSEQ_CACHE", str(tmp_path / "cache"))
     run_dir = tmp_path / "run"
-    tiny = ["experiment=text/kjv", "model.d_model=16", "model.n_layer=1", "data.seq_len=64",
-            "trainer.max_steps=1", "trainer.enable_progress_bar=false"]
+    tiny = [
+        "experiment=text/kjv",
+        "model.d_model=16",
+        "model.n_layer=1",
+        "data.seq_len=64",
+        "trainer.max_steps=1",
+        "trainer.enable_progress_bar=false",
+    ]
     bad = ["trainer.val_check_interval=1000", "trainer.check_val_every_n_epoch=1"]
     result = CliRunner().invoke(main, ["train", "--run-dir", str(run_dir), *tiny, *bad])
     assert result.exit_code == 1, result.output

@@ -12,8 +12,10 @@ from longseq.cli import main
 from longseq.cli.common import set_threads
 
 
-@pytest.mark.parametrize("command", [["train"], ["eval"], ["complete"], ["generate"],
-                                     ["bench", "generate"], ["bench", "train"]])
+@pytest.mark.parametrize(
+    "command",
+    [["train"], ["eval"], ["complete"], ["generate"], ["bench", "generate"], ["bench", "train"]],
+)
 def test_every_model_command_takes_threads(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "--threads" in result.output

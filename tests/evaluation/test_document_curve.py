@@ -25,13 +25,14 @@ def test_documents_are_the_runs_between_eos() -> None:
 @pytest.mark.parametrize("mixer", [None, [0]], ids=["h3", "attention"])
 def test_losses_are_the_models_from_the_document_start(mixer: list[int] | None) -> None:
     torch.manual_seed(0)
-    model = LanguageModel(ModelConfig(d_model=16, n_layer=1, vocab_size=9,
-                                      attn_layer_idx=mixer or []))
+    model = LanguageModel(
+        ModelConfig(d_model=16, n_layer=1, vocab_size=9, attn_layer_idx=mixer or [])
+    )
     rng = np.random.default_rng(0)
     docs = [rng.integers(1, 9, size=n) for n in (5, 12, 3, 20)]
     batched = document_losses(model, docs, eos_id=0, length=16, batch_size=3, device="cpu")
     single = document_losses(model, docs, eos_id=0, length=16, batch_size=1, device="cpu")
-    for doc, a, b in zip(docs, batched, single):
+    for doc, a, b in zip(docs, batched, single, strict=False):
         n = min(len(doc), 16)
         assert len(a) == n and np.allclose(a, b, atol=1e-5)
         ids = torch.as_tensor(np.concatenate([[0], doc[: n - 1]]), dtype=torch.long)[None]

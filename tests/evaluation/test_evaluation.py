@@ -18,8 +18,19 @@ from longseq.tasks.lm_module import sequence_loss
 
 def _result(loss: list[float], count: list[int]) -> EvalResult:
     losses, counts = np.array(loss, dtype=np.float64), np.array(count, dtype=np.int64)
-    return EvalResult(Path("run"), "test", (), 1, 1, int(counts.sum()),
-                      float(losses.sum() / counts.sum()), None, 0, losses, counts)
+    return EvalResult(
+        Path("run"),
+        "test",
+        (),
+        1,
+        1,
+        int(counts.sum()),
+        float(losses.sum() / counts.sum()),
+        None,
+        0,
+        losses,
+        counts,
+    )
 
 
 def test_token_losses_sum_to_the_training_loss() -> None:

@@ -42,13 +42,16 @@ def test_hand_computed_unigram_and_bigram() -> None:
     assert windowed == pytest.approx([unigram, bigram, bigram], rel=1e-12)
 
 
-def _direct_kn(train: np.ndarray, held: np.ndarray, vocab: int, k: int,
-               window: int | None) -> float:
+def _direct_kn(
+    train: np.ndarray, held: np.ndarray, vocab: int, k: int, window: int | None
+) -> float:
     """Bits of held[1:] under the order-k interpolated Kneser-Ney model, straight from the
     definition with Python dicts."""
     n_train = len(train)
-    raw = {n: collections.Counter(tuple(train[i - n + 1 : i + 1]) for i in range(n - 1, n_train))
-           for n in range(1, k + 1)}
+    raw = {
+        n: collections.Counter(tuple(train[i - n + 1 : i + 1]) for i in range(n - 1, n_train))
+        for n in range(1, k + 1)
+    }
     cont = {}
     for n in range(1, k):
         distinct = {tuple(train[i - n : i + 1]) for i in range(n, n_train)}
@@ -59,7 +62,7 @@ def _direct_kn(train: np.ndarray, held: np.ndarray, vocab: int, k: int,
             return 1 / vocab
         counts = raw[n] if top else cont[n]
         d = discount(np.array(list(counts.values())))
-        c = ctx[len(ctx) - (n - 1):] if n > 1 else ()
+        c = ctx[len(ctx) - (n - 1) :] if n > 1 else ()
         total = sum(v for g, v in counts.items() if g[:-1] == c)
         types = sum(1 for g in counts if g[:-1] == c)
         lower = prob(ctx, w, n - 1, False)
@@ -101,31 +104,56 @@ def test_bad_arguments_are_one_line() -> None:
 def dna_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The phage-lambda preset, two steps of a one-layer d_model-16 model on 64-base windows."""
     root = tmp_path_factory.mktemp("ngram_dna_run")
-    return train_in_process(root / "run", [
-        "experiment=genomics/lambda", "trainer.max_steps=2", "model.d_model=16",
-        "model.n_layer=1", "data.seq_len=64", "data.batch_size=16",
-        f"data.cache_dir={root / 'cache'}", f"modality.cache_dir={root / 'genomics'}",
-    ])
+    return train_in_process(
+        root / "run",
+        [
+            "experiment=genomics/lambda",
+            "trainer.max_steps=2",
+            "model.d_model=16",
+            "model.n_layer=1",
+            "data.seq_len=64",
+            "data.batch_size=16",
+            f"data.cache_dir={root / 'cache'}",
+            f"modality.cache_dir={root / 'genomics'}",
+        ],
+    )
 
 
 def test_cli_baseline_rows_on_a_dna_run(dna_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "eval.json"
-    result = CliRunner().invoke(main, [
-        "eval", str(dna_run), "--device", "cpu", "--max-batches", "2", "--baseline", "ngram",
-        "--ngram-max-order", "6", "--json", str(out),
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            str(dna_run),
+            "--device",
+            "cpu",
+            "--max-batches",
+            "2",
+            "--baseline",
+            "ngram",
+            "--ngram-max-order",
+            "6",
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())
     base = metrics["baseline"]
     # The same targets and the same unit as the model.
     assert (base["tokens"], base["units"], base["unit"]) == (
-        metrics["tokens"], metrics["bases"], "base")
+        metrics["tokens"],
+        metrics["bases"],
+        "base",
+    )
     assert len(base["bits_per_base_by_order"]) == 6
     val = base["val_bits_per_base_by_order"]
     assert base["best_order"] == int(np.argmin(val)) + 1
     assert base["best_bits_per_base"] == base["bits_per_base_by_order"][base["best_order"] - 1]
     assert base["model_minus_best"] == pytest.approx(
-        metrics["bits_per_base"] - base["best_bits_per_base"], rel=1e-12)
+        metrics["bits_per_base"] - base["best_bits_per_base"], rel=1e-12
+    )
     # The unigram from the cached training stream, counted here: the run's own tokens.
     caches = [p for p in (dna_run.parent / "cache").iterdir() if p.is_dir()]
     assert len(caches) == 1
@@ -143,33 +171,56 @@ def test_cli_baseline_rows_on_a_dna_run(dna_run: Path, tmp_path: Path) -> None:
     assert base["unigram_bits_per_base"] == pytest.approx(unigram, rel=1e-9)
     lines = result.output.splitlines()
     best = f"n-gram best (k={base['best_order']})"
-    assert any(line.startswith(best) and f"{base['best_bits_per_base']:.4f}" in line
-               for line in lines), result.output
-    assert any(line.startswith("model - n-gram best")
-               and f"{base['model_minus_best']:+.4f}" in line for line in lines), result.output
+    assert any(
+        line.startswith(best) and f"{base['best_bits_per_base']:.4f}" in line for line in lines
+    ), result.output
+    assert any(
+        line.startswith("model - n-gram best") and f"{base['model_minus_best']:+.4f}" in line
+        for line in lines
+    ), result.output
 
 
 def test_cli_synthetic_run_is_one_line(tmp_path: Path) -> None:
-    run = train_in_process(tmp_path / "run", [
-        "trainer.max_steps=1", "data.num_train=16", "data.num_test=8", "model.d_model=16",
-    ])
+    run = train_in_process(
+        tmp_path / "run",
+        [
+            "trainer.max_steps=1",
+            "data.num_train=16",
+            "data.num_test=8",
+            "model.d_model=16",
+        ],
+    )
     result = CliRunner().invoke(main, ["eval", str(run), "--device", "cpu", "--baseline", "ngram"])
     line = error_line(result)
     assert "--baseline ngram" in line and "token stream" in line
 
 
 def test_cli_too_large_for_memory_is_one_line(
-        dna_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dna_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(ngram, "_available_memory", lambda: 1 << 20)
-    result = CliRunner().invoke(main, [
-        "eval", str(dna_run), "--device", "cpu", "--max-batches", "1", "--baseline", "ngram"])
+    result = CliRunner().invoke(
+        main, ["eval", str(dna_run), "--device", "cpu", "--max-batches", "1", "--baseline", "ngram"]
+    )
     line = error_line(result)
     assert "--ngram-max-order" in line and "GiB" in line
 
 
 def test_cli_random_windows_run_is_one_line(dna_run: Path) -> None:
-    result = CliRunner().invoke(main, [
-        "eval", str(dna_run), "--device", "cpu", "--max-batches", "1", "--baseline", "ngram",
-        "data.sampling=random_windows", "data.eval_windows=4"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            str(dna_run),
+            "--device",
+            "cpu",
+            "--max-batches",
+            "1",
+            "--baseline",
+            "ngram",
+            "data.sampling=random_windows",
+            "data.eval_windows=4",
+        ],
+    )
     line = error_line(result)
     assert "data.sampling=random_windows" in line and "sequential" in line

@@ -22,8 +22,9 @@ def test_probabilities_match_the_scorer(vocab: int, order: int) -> None:
         p = model.probabilities(context)
         assert p.sum() == pytest.approx(1.0)
         target = int(train[120 + length])
-        bits = ngram_bits(train, {"with": np.append(context, target), "without": context},
-                          vocab, order)
+        bits = ngram_bits(
+            train, {"with": np.append(context, target), "without": context}, vocab, order
+        )
         expected = bits["with"][order - 1] - bits["without"][order - 1]
         assert -np.log2(p[target]) == pytest.approx(expected, rel=1e-9)
 

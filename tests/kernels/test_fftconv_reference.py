@@ -16,7 +16,9 @@ def test_fftconv_equals_direct_causal_conv(L: int, Lk_rel: int) -> None:
     u = torch.randn(2, 3, L, generator=g, dtype=torch.float64)
     k = torch.randn(3, Lk, generator=g, dtype=torch.float64)
     D = torch.randn(3, generator=g, dtype=torch.float64)
-    torch.testing.assert_close(fftconv_ref(u, k, D), causal_conv_direct(u, k, D), rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(
+        fftconv_ref(u, k, D), causal_conv_direct(u, k, D), rtol=1e-10, atol=1e-10
+    )
     torch.testing.assert_close(fftconv(u, k), causal_conv_direct(u, k), rtol=1e-10, atol=1e-10)
 
 
@@ -57,10 +59,14 @@ def test_fftconv_h3_matches_spec_layout(head_dim: int, L: int) -> None:
     q, k, v = (torch.randn(2, C, L, generator=g, dtype=torch.float64) for _ in range(3))
     K = torch.randn(H, L, generator=g, dtype=torch.float64)
     D = torch.randn(H, generator=g, dtype=torch.float64)
-    torch.testing.assert_close(fftconv_h3_ref(q, k, v, K, D, head_dim), _h3_inner_loops(q, k, v, K, D, head_dim))
+    torch.testing.assert_close(
+        fftconv_h3_ref(q, k, v, K, D, head_dim), _h3_inner_loops(q, k, v, K, D, head_dim)
+    )
 
 
-@pytest.mark.parametrize("L,Lk,chunk", [(1, 4, 3), (50, 8, 7), (64, 64, 16), (100, 3, 100), (257, 64, 64), (10, 30, 4)])
+@pytest.mark.parametrize(
+    "L,Lk,chunk", [(1, 4, 3), (50, 8, 7), (64, 64, 16), (100, 3, 100), (257, 64, 64), (10, 30, 4)]
+)
 def test_overlap_save_equals_fftconv_ref(L: int, Lk: int, chunk: int) -> None:
     """Chunked short-kernel convolution == the full FFT convolution (L not a multiple of the
     chunk, kernels longer than the chunk or the sequence, forward and gradients)."""
@@ -76,5 +82,5 @@ def test_overlap_save_equals_fftconv_ref(L: int, Lk: int, chunk: int) -> None:
     torch.testing.assert_close(y, y_ref, rtol=1e-10, atol=1e-10)
     grads = torch.autograd.grad((y * dy).sum(), (u, k, D))
     grads_ref = torch.autograd.grad((y_ref * dy).sum(), (u, k, D))
-    for a, b in zip(grads, grads_ref):
+    for a, b in zip(grads, grads_ref, strict=False):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)

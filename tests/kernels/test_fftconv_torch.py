@@ -31,7 +31,9 @@ def test_values_and_gradients_equal_the_reference(lead, H, L, Lk, with_D) -> Non
     k = torch.randn(H, Lk, generator=g, dtype=torch.float64, requires_grad=True)
     D = torch.randn(H, generator=g, dtype=torch.float64, requires_grad=True) if with_D else None
     dy = torch.randn(*lead, H, L, generator=g, dtype=torch.float64)
-    for ours, ref in zip(_grads(fftconv_torch, u, k, D, dy), _grads(fftconv_ref, u, k, D, dy)):
+    for ours, ref in zip(
+        _grads(fftconv_torch, u, k, D, dy), _grads(fftconv_ref, u, k, D, dy), strict=False
+    ):
         assert ours.shape == ref.shape
         torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
 
@@ -68,7 +70,7 @@ def test_h3_inner_op_with_this_convolution_equals_the_reference(head_dim: int) -
     torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
     inputs = (q, k, v, K, D)
     ours_grads = torch.autograd.grad(ours.sum(), inputs)
-    for a, b in zip(ours_grads, torch.autograd.grad(ref.sum(), inputs)):
+    for a, b in zip(ours_grads, torch.autograd.grad(ref.sum(), inputs), strict=False):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 

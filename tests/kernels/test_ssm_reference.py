@@ -25,9 +25,18 @@ H, M = 3, 4
 def _diag_params(seed: int = 0, disc: str = "bilinear"):
     g = torch.Generator().manual_seed(seed)
     log_dt = torch.empty(H, dtype=torch.float64).uniform_(-6.9, -2.3, generator=g)
-    A = torch.complex(-0.5 * torch.ones(H, M, dtype=torch.float64), torch.pi * torch.arange(M).double().expand(H, M))
-    B = torch.complex(torch.randn(H, M, generator=g, dtype=torch.float64), torch.randn(H, M, generator=g, dtype=torch.float64))
-    C = torch.complex(torch.randn(H, M, generator=g, dtype=torch.float64), torch.randn(H, M, generator=g, dtype=torch.float64))
+    A = torch.complex(
+        -0.5 * torch.ones(H, M, dtype=torch.float64),
+        torch.pi * torch.arange(M).double().expand(H, M),
+    )
+    B = torch.complex(
+        torch.randn(H, M, generator=g, dtype=torch.float64),
+        torch.randn(H, M, generator=g, dtype=torch.float64),
+    )
+    C = torch.complex(
+        torch.randn(H, M, generator=g, dtype=torch.float64),
+        torch.randn(H, M, generator=g, dtype=torch.float64),
+    )
     D = torch.randn(H, generator=g, dtype=torch.float64)
     dA, dB = s4d_discretize_ref(log_dt, A, B, disc)
     return dA, dB, C, D
@@ -54,7 +63,9 @@ def test_s4d_kernel_equals_unrolled_recurrence(disc: str, L: int) -> None:
     # and the convolution with it equals running the recurrence on an arbitrary input
     u = torch.randn(2, H, L, dtype=torch.float64)
     y_rec, _ = _run_diag_recurrence(u, dA, dB, C, D)
-    torch.testing.assert_close(fftconv_ref(u, s4d_kernel_ref(dA, C * dB, L), D), y_rec, rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(
+        fftconv_ref(u, s4d_kernel_ref(dA, C * dB, L), D), y_rec, rtol=1e-9, atol=1e-9
+    )
 
 
 def test_s4d_kernel_equals_naive_vandermonde_fp32() -> None:
@@ -71,10 +82,17 @@ def test_discretisations_differ_and_unknown_raises() -> None:
     assert not torch.allclose(dA_b, dA_z)
     assert (dA_b.abs() < 1).all() and (dA_z.abs() < 1).all()
     with pytest.raises(ValueError, match="euler"):
-        s4d_discretize_ref(torch.zeros(1), torch.ones(1, 1, dtype=torch.complex64), torch.ones(1, 1, dtype=torch.complex64), "euler")
+        s4d_discretize_ref(
+            torch.zeros(1),
+            torch.ones(1, 1, dtype=torch.complex64),
+            torch.ones(1, 1, dtype=torch.complex64),
+            "euler",
+        )
 
 
-@pytest.mark.parametrize("L,chunk", [(0, 4), (1, 4), (13, 4), (16, 4), (30, 1024), (37, 8192), (100, 33)])
+@pytest.mark.parametrize(
+    "L,chunk", [(0, 4), (1, 4), (13, 4), (16, 4), (30, 1024), (37, 8192), (100, 33)]
+)
 def test_s4d_state_equals_stepping(L: int, chunk: int) -> None:
     dA, dB, C, D = _diag_params(2)
     u = torch.randn(2, H, L, dtype=torch.float64)
@@ -122,7 +140,7 @@ def test_shift_kernel_conv_and_window_forms_agree(taps: int) -> None:
         K = form(B, C, taps)
         assert K.shape == (H, taps)
         grads.append((K, *torch.autograd.grad((K * w).sum(), (B, C))))
-    for a, b in zip(*grads):
+    for a, b in zip(*grads, strict=False):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
@@ -139,7 +157,8 @@ def test_shift_kernel_with_unit_B_is_C() -> None:
     [
         # A = -1, dt = 0.5, B = 1: (1 - 1/4)/(1 + 1/4) = 0.6 and 0.5/(1 + 1/4) = 0.4
         ("bilinear", -1.0, 0.6, 0.4),
-        # A = -1 + i: dt A/2 = (-1 + i)/4; dA = (3 + i)/(5 - i) = (7 + 4i)/13, dB = 2/(5 - i) = (5 + i)/13
+        # A = -1 + i: dt A/2 = (-1 + i)/4; dA = (3 + i)/(5 - i) = (7 + 4i)/13, dB = 2/(5 - i) = (5
+        # + i)/13
         ("bilinear", -1.0 + 1.0j, (7 + 4j) / 13, (5 + 1j) / 13),
         # ZOH: dA = e^(dt A), dB = (dA - 1)/A B: e^-0.5 and 1 - e^-0.5
         ("zoh", -1.0, math.exp(-0.5), 1 - math.exp(-0.5)),
@@ -149,13 +168,18 @@ def test_shift_kernel_with_unit_B_is_C() -> None:
     ids=["bilinear-real", "bilinear-complex", "zoh-real", "zoh-complex"],
 )
 @pytest.mark.parametrize("B", [1.0, 2.0 - 1.0j])
-def test_discretisation_equals_hand_worked_values(disc: str, A: complex, dA: complex, dB: complex, B: complex) -> None:
+def test_discretisation_equals_hand_worked_values(
+    disc: str, A: complex, dA: complex, dB: complex, B: complex
+) -> None:
     """dt = 0.5 (log_dt = log 0.5), values worked by hand; dB is linear in B. Catches: bilinear
     dB without its dt factor (0.8 for 0.4), ZOH dB = dt B instead of (dA - 1)/A B (0.5 for
     0.393), or any other change to either formula."""
     log_dt = torch.tensor([math.log(0.5)], dtype=torch.float64)
     got_dA, got_dB = s4d_discretize_ref(
-        log_dt, torch.tensor([[A]], dtype=torch.complex128), torch.tensor([[B]], dtype=torch.complex128), disc
+        log_dt,
+        torch.tensor([[A]], dtype=torch.complex128),
+        torch.tensor([[B]], dtype=torch.complex128),
+        disc,
     )
     assert got_dA.dtype == got_dB.dtype == torch.complex128
     assert abs(complex(got_dA[0, 0]) - dA) <= 1e-15
@@ -171,7 +195,8 @@ def test_s4d_state_from_an_initial_state_equals_stepping_from_it(L: int, chunk: 
     g = torch.Generator().manual_seed(4)
     u = torch.randn(2, H, L, generator=g, dtype=torch.float64)
     x0 = torch.complex(
-        torch.randn(2, H, M, generator=g, dtype=torch.float64), torch.randn(2, H, M, generator=g, dtype=torch.float64)
+        torch.randn(2, H, M, generator=g, dtype=torch.float64),
+        torch.randn(2, H, M, generator=g, dtype=torch.float64),
     )
     x = x0
     for t in range(L):

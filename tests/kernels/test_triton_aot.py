@@ -54,7 +54,8 @@ def test_every_dispatchable_kernel_fits_in_shared_memory(compiled: list[dict]) -
     over = [r for r in compiled if not r["fits"]]
     assert not over, "over shared memory: " + "; ".join(
         f"{r['op']} {r['direction']} {r['dtype']} L={r['length']} sm_{r['arch']}: "
-        f"{r['shared_bytes']} > {r['shared_limit']} B" for r in over
+        f"{r['shared_bytes']} > {r['shared_limit']} B"
+        for r in over
     )
 
 

@@ -90,7 +90,9 @@ def check_h3(
     y_ref = fftconv_h3_ref(*ref_inputs, head_dim)
     grads_ref = torch.autograd.grad(y_ref, ref_inputs, dy.double())
     assert_scaled_close(y, y_ref, TOL[dtype], "y")
-    for name, got, want, inp in zip(("dq", "dk", "dv", "dK", "dD"), grads, grads_ref, inputs):
+    for name, got, want, inp in zip(
+        ("dq", "dk", "dv", "dK", "dD"), grads, grads_ref, inputs, strict=False
+    ):
         assert got.dtype == inp.dtype, f"{name}: dtype {got.dtype} != {inp.dtype}"
         assert_scaled_close(got, want, TOL[dtype], name)
 
@@ -112,7 +114,7 @@ def check_plain(lead: tuple[int, ...]) -> None:
     grads_ref = torch.autograd.grad(y_ref, ref, dy.double())
     tol = TOL[torch.float32]
     assert_scaled_close(y, y_ref, tol, "y")
-    for name, got, want in zip(("du", "dk", "dD"), grads, grads_ref):
+    for name, got, want in zip(("du", "dk", "dD"), grads, grads_ref, strict=False):
         assert_scaled_close(got, want, tol, name)
     assert_scaled_close(y_no_skip, fftconv_ref(ref[0], ref[1]).detach(), tol, "y without D")
 

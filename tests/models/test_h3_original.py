@@ -38,7 +38,7 @@ def fixture_data() -> dict[str, torch.Tensor]:
 
 def _params(data: dict[str, torch.Tensor], head_dim: int) -> dict[str, torch.Tensor]:
     prefix = f"head_dim{head_dim}.param."
-    return {k[len(prefix):]: v for k, v in data.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in data.items() if k.startswith(prefix)}
 
 
 def _our_layer(data: dict[str, torch.Tensor], head_dim: int) -> H3:
@@ -97,7 +97,9 @@ def test_forward_and_input_gradient_match_the_original_h3(
     assert _rel(x.grad, fixture_data[f"head_dim{head_dim}.grad_x"]) <= ORIGINAL_RTOL
 
 
-def test_decode_after_a_prefill_matches_the_original_h3(fixture_data: dict[str, torch.Tensor]) -> None:
+def test_decode_after_a_prefill_matches_the_original_h3(
+    fixture_data: dict[str, torch.Tensor],
+) -> None:
     """Catches: a wrong prefill state or recurrent step (e.g. a step that wipes the diagonal
     state every token: ~0.4 relative). A float32 decode (6.9e-8) is within this file's noise; the
     1e-12 test below catches that one."""

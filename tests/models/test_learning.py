@@ -33,13 +33,22 @@ def _train_and_score(mixer: str, seed: int = 0) -> float:
     torch.set_num_threads(1)  # the same float summation order, so the same run, on any machine
     try:
         torch.manual_seed(seed)
-        model = LanguageModel(ModelConfig(
-            mixer=mixer, d_model=128, n_layer=2, vocab_size=VOCAB, embed_dropout=0.0,
-            ssm=SSMConfig(d_state=16),
-        ))
+        model = LanguageModel(
+            ModelConfig(
+                mixer=mixer,
+                d_model=128,
+                n_layer=2,
+                vocab_size=VOCAB,
+                embed_dropout=0.0,
+                ssm=SSMConfig(d_state=16),
+            )
+        )
         optimizer, scheduler = build_optimizer(
-            model, OptimConfig(lr=3e-3, weight_decay=0.0, warmup_ratio=0.1, schedule="cosine",
-                               min_lr_ratio=0.0), STEPS,
+            model,
+            OptimConfig(
+                lr=3e-3, weight_decay=0.0, warmup_ratio=0.1, schedule="cosine", min_lr_ratio=0.0
+            ),
+            STEPS,
         )
         data = torch.Generator().manual_seed(seed)
         for _ in range(STEPS):

@@ -115,8 +115,13 @@ def test_top_k_and_top_p_filters() -> None:
 
 def test_generate_stops_at_eos() -> None:
     m = tiny().eval()
-    out = generate(m, torch.zeros(1, 1, dtype=torch.long), 5, SamplingConfig(greedy=True), eos_token_id=int(
-        m(torch.zeros(1, 1, dtype=torch.long))[0, -1].argmax()))
+    out = generate(
+        m,
+        torch.zeros(1, 1, dtype=torch.long),
+        5,
+        SamplingConfig(greedy=True),
+        eos_token_id=int(m(torch.zeros(1, 1, dtype=torch.long))[0, -1].argmax()),
+    )
     assert out.shape == (1, 2)
 
 

@@ -29,7 +29,9 @@ def _mixer(kind: str, head_dim: int, long_context: LongContextConfig) -> torch.n
     return layer.double()
 
 
-def _assert_layer_equals_full_path(kind: str, head_dim: int, lc: LongContextConfig, seed: int) -> None:
+def _assert_layer_equals_full_path(
+    kind: str, head_dim: int, lc: LongContextConfig, seed: int
+) -> None:
     """The layer under ``lc`` == the same layer's FFT path on L = 75: forward and the gradients
     of the input and every parameter (float64, 1e-10)."""
     full, other = _mixer(kind, head_dim, OFF), _mixer(kind, head_dim, lc)
@@ -39,7 +41,7 @@ def _assert_layer_equals_full_path(kind: str, head_dim: int, lc: LongContextConf
     dy = torch.randn(2, 75, 8, generator=g, dtype=torch.float64)
     y_full, y_other = full(u), other(u)
     torch.testing.assert_close(y_other, y_full, rtol=1e-10, atol=1e-10)
-    for a, b in zip(_grads(other, y_other, dy, u), _grads(full, y_full, dy, u)):
+    for a, b in zip(_grads(other, y_other, dy, u), _grads(full, y_full, dy, u), strict=False):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
@@ -65,22 +67,32 @@ def test_state_passing_fp32_relative_error() -> None:
     dy = torch.randn(1, 4096, 32)
     y_full, y_sp = full(u), chunked(u)
     assert ((y_sp - y_full).norm() / y_full.norm()).item() <= 1e-5
-    for a, b in zip(_grads(chunked, y_sp, dy, u), _grads(full, y_full, dy, u)):
+    for a, b in zip(_grads(chunked, y_sp, dy, u), _grads(full, y_full, dy, u), strict=False):
         assert ((a - b).norm() / b.norm().clamp_min(1e-30)).item() <= 1e-5
 
 
 def _lm(long_context: LongContextConfig, mixer: str = "h3", dropout: float = 0.0) -> LanguageModel:
     torch.manual_seed(0)
     cfg = ModelConfig(
-        d_model=16, n_layer=2, vocab_size=11, mixer=mixer, embed_dropout=dropout, resid_dropout=dropout,
-        ssm=SSMConfig(d_state=8, dt_min=0.05, dt_max=0.5), long_context=long_context,
+        d_model=16,
+        n_layer=2,
+        vocab_size=11,
+        mixer=mixer,
+        embed_dropout=dropout,
+        resid_dropout=dropout,
+        ssm=SSMConfig(d_state=8, dt_min=0.05, dt_max=0.5),
+        long_context=long_context,
     )
     return LanguageModel(cfg).double()
 
 
-def _assert_same_training_pass(plain: LanguageModel, other: LanguageModel, ids: torch.Tensor, seed: int) -> None:
+def _assert_same_training_pass(
+    plain: LanguageModel, other: LanguageModel, ids: torch.Tensor, seed: int
+) -> None:
     """Same logits and parameter gradients (1e-10) from the same RNG state (dropout masks)."""
-    dy = torch.randn(*ids.shape, 11, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    dy = torch.randn(
+        *ids.shape, 11, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
+    )
     results = []
     for model in (plain, other):
         torch.manual_seed(seed)
@@ -88,7 +100,7 @@ def _assert_same_training_pass(plain: LanguageModel, other: LanguageModel, ids: 
         results.append((out, _grads(model, out, dy)))
     (out_plain, g_plain), (out_other, g_other) = results
     torch.testing.assert_close(out_other, out_plain, rtol=1e-10, atol=1e-10)
-    for a, b in zip(g_other, g_plain):
+    for a, b in zip(g_other, g_plain, strict=False):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
@@ -129,7 +141,9 @@ def test_checkpointing_is_used_only_when_training() -> None:
 def test_state_passing_prefill_then_decode_equals_full_forward(mixer: str) -> None:
     """Prefill by state passing (31 tokens, chunk 8) then 9 recurrent steps == the logits of one
     full-length forward of all 40 tokens, the state taken straight from the chunked convolution."""
-    lm = _lm(LongContextConfig(state_passing_from=16, chunk=8, checkpoint_from=0), mixer=mixer).eval()
+    lm = _lm(
+        LongContextConfig(state_passing_from=16, chunk=8, checkpoint_from=0), mixer=mixer
+    ).eval()
     ids = torch.randint(0, 11, (2, 40), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         full = lm(ids)
@@ -163,7 +177,9 @@ def test_segments_carry_the_state_exactly(kind: str, head_dim: int) -> None:
 def test_segmented_lm_with_checkpointing_prefill_and_decode(mixer: str) -> None:
     """A whole model with segments (16), state passing (chunk 8) and block checkpointing:
     the plain model's logits and gradients; a segmented prefill then decode == the full forward."""
-    lc = LongContextConfig(state_passing_from=4, chunk=8, segment=16, checkpoint_from=4, mlp_chunk=10)
+    lc = LongContextConfig(
+        state_passing_from=4, chunk=8, segment=16, checkpoint_from=4, mlp_chunk=10
+    )
     plain, long = _lm(OFF, mixer=mixer, dropout=0.1), _lm(lc, mixer=mixer, dropout=0.1)
     long.load_state_dict(plain.state_dict())
     ids = torch.randint(0, 11, (2, 50), generator=torch.Generator().manual_seed(6))
@@ -178,7 +194,9 @@ def test_segmented_lm_with_checkpointing_prefill_and_decode(mixer: str) -> None:
 
 
 @pytest.mark.parametrize("dtype,tol", [(torch.bfloat16, 3e-2), (torch.float16, 4e-3)])
-def test_state_passing_under_16bit_autocast_within_kernel_tolerance(dtype: torch.dtype, tol: float) -> None:
+def test_state_passing_under_16bit_autocast_within_kernel_tolerance(
+    dtype: torch.dtype, tol: float
+) -> None:
     """Under bf16 / fp16 autocast the state-passing H3 stays within the fused kernels' tolerance
     (max error <= tol x max |output|) of the same layer's FFT path: its SSM math runs in fp32."""
     sp = LongContextConfig(state_passing_from=64, chunk=64, segment=256, checkpoint_from=0)

@@ -155,16 +155,23 @@ def test_generate_parses_the_prompt_and_writes_the_plugins_output_file(
     prompt = root / "prompt.txt"
     prompt.write_text("4 5\n6\n")
     out = root / "from_file.ints"
-    result = _longseq("generate", str(run_dir), "--prompt-file", str(prompt), "--output",
-                      str(out), *args, env=env, cwd=root)
+    result = _longseq(
+        "generate",
+        str(run_dir),
+        "--prompt-file",
+        str(prompt),
+        "--output",
+        str(out),
+        *args,
+        env=env,
+        cwd=root,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert [int(v) for v in out.read_text().split()][:3] == [4, 5, 6]
 
     bad = _longseq("generate", str(run_dir), "--prompt", "1 x", *args, env=env, cwd=root)
     assert bad.returncode == 2
-    assert bad.stderr.strip().splitlines() == [
-        "error: prompt: 'x' is not an integer"
-    ]
+    assert bad.stderr.strip().splitlines() == ["error: prompt: 'x' is not an integer"]
 
 
 def test_eval_reports_bits_per_the_plugins_unit_and_reuses_the_token_cache(

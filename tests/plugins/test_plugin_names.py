@@ -24,7 +24,12 @@ INTS = "longseq_ints.modality:IntsModality"
 def _longseq(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "longseq.cli", *args],
-        check=False, env=env, cwd=cwd, capture_output=True, text=True, timeout=180,
+        check=False,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
@@ -66,9 +71,14 @@ def test_a_plugin_with_a_builtin_name_clashes_with_the_builtin_which_stays_ok(
     text = [row for row in rows if row[:2] == ("modality", "text")]
     assert text == [
         ("modality", "text", "longseq.plugins.text.modality", "(longseq)", "ok"),
-        ("modality", "text", INTS, "(longseq-clash)",
-         "ignored: the name 'text' is already registered by the built-in longseq.plugins.text "
-         "(longseq)"),
+        (
+            "modality",
+            "text",
+            INTS,
+            "(longseq-clash)",
+            "ignored: the name 'text' is already registered by the built-in longseq.plugins.text "
+            "(longseq)",
+        ),
     ]
     assert ("modality", "ints", INTS, "(longseq-clash)", "ok") in rows
 
@@ -99,16 +109,32 @@ def test_a_run_records_its_modality_package_and_names_it_when_missing(
     (data / "a.txt").write_text(" ".join(str(j % 10) for j in range(400)))
     run_dir = root / "run"
     trained = _longseq(
-        "train", "--run-dir", str(run_dir), "modality=ints", f"data.path={data}",
-        "modality.max_value=9", "data.val_fraction=0.25", "data.test_fraction=0.25",
-        "data.seq_len=16", "data.batch_size=2", "trainer.max_steps=1", "model.d_model=16",
-        "model.n_layer=1", "trainer.enable_progress_bar=false", "trainer.val_check_interval=null",
-        env=env, cwd=root,
+        "train",
+        "--run-dir",
+        str(run_dir),
+        "modality=ints",
+        f"data.path={data}",
+        "modality.max_value=9",
+        "data.val_fraction=0.25",
+        "data.test_fraction=0.25",
+        "data.seq_len=16",
+        "data.batch_size=2",
+        "trainer.max_steps=1",
+        "model.d_model=16",
+        "model.n_layer=1",
+        "trainer.enable_progress_bar=false",
+        "trainer.val_check_interval=null",
+        env=env,
+        cwd=root,
     )
     assert trained.returncode == 0, trained.stderr[-3000:]
     record = json.loads((run_dir / "config.json").read_text())["training"]["modality"]
-    assert record == {"name": "ints", "distribution": "longseq-clash", "version": "0.2",
-                      "origin": INTS}
+    assert record == {
+        "name": "ints",
+        "distribution": "longseq-clash",
+        "version": "0.2",
+        "origin": INTS,
+    }
 
     without = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     missing = _longseq("generate", str(run_dir), "--prompt", "1 2 3", env=without, cwd=root)

@@ -1,4 +1,5 @@
-"""Registry: decorator registration, lookups with "did you mean", lazy entry points, broken plugins."""
+"""Registry: decorator registration, lookups with "did you mean", lazy entry points, broken
+plugins."""
 
 from __future__ import annotations
 
@@ -198,8 +199,11 @@ def test_a_clash_names_the_entry_that_keeps_the_name(
         "'lazy_one' is already registered by the built-in some_builtin_module (longseq)"
     )
     # A clash is no load failure of the name: looking up another name does not list it.
-    with pytest.raises(UnknownNameError, match=r"^unknown modality 'dupe'; did you mean 'dup'\? "
-                       r"valid: dup, lazy_one, mine$"):
+    with pytest.raises(
+        UnknownNameError,
+        match=r"^unknown modality 'dupe'; did you mean 'dup'\? "
+        r"valid: dup, lazy_one, mine$",
+    ):
         registry.get("dupe")
 
 

@@ -97,7 +97,9 @@ def test_prompt_is_the_training_stream_before_the_cut(tokenizer: CodeTokenizer) 
     # The newline ending the line before the cut is forced, not given.
     assert prompt.ids.tolist() == expected and prompt.forced == "\n"
     assert stream.prompt(cut, 7).ids.tolist() == expected[-7:]
-    blank_lines = stream.prompt(CutPoint("main.py", 3, MAIN.index("def run"), "def run(items):"), 20)
+    blank_lines = stream.prompt(
+        CutPoint("main.py", 3, MAIN.index("def run"), "def run(items):"), 20
+    )
     assert blank_lines.forced == "\n\n\n" and bytes(blank_lines.ids[-6:].tolist()) == b"helper"
     assert len(blank_lines.ids) == 20
     first = CutPoint("util.py", 0, 0, "def helper(value):")
@@ -155,12 +157,15 @@ def test_an_oracle_scores_one_and_a_silent_predictor_zero(tokenizer: CodeTokeniz
     for result in oracle:
         assert result.n == 6 and result.exact_match == 1.0
         assert result.identifier_accuracy == 1.0 and result.identifier_lines > 0
-        assert result.mean_context_tokens is not None and result.mean_context_tokens <= result.context
+        assert (
+            result.mean_context_tokens is not None and result.mean_context_tokens <= result.context
+        )
     assert oracle[0].mean_context_tokens == 4
     silent = evaluate_contexts(stream, cuts, [16], lambda cut, ids: "")
     assert silent[0].exact_match == 0.0 and silent[0].identifier_accuracy == 0.0
-    limited = evaluate_contexts(stream, cuts, [16, 64], lambda cut, ids: cut.target,
-                                max_positions=32, max_line_tokens=8)
+    limited = evaluate_contexts(
+        stream, cuts, [16, 64], lambda cut, ids: cut.target, max_positions=32, max_line_tokens=8
+    )
     assert limited[0].exact_match == 1.0 and 15 < (limited[0].mean_context_tokens or 0) <= 16
     assert limited[1].n == 0 and "max_position_embeddings=32" in limited[1].note
 
@@ -192,8 +197,10 @@ def test_line_decoder_forces_the_newline_then_decodes_greedily(tokenizer: CodeTo
 def test_prompts_leave_room_for_forced_text_and_the_line(tokenizer: CodeTokenizer) -> None:
     stream = RepoStream(_files(), tokenizer, with_header=True)
     # After three blank lines: three forced newlines must fit besides the 8 line tokens.
-    cuts = [CutPoint("main.py", 3, MAIN.index("def run"), "def run(items):"),
-            *cut_points(_files(), 3, seed=1)]
+    cuts = [
+        CutPoint("main.py", 3, MAIN.index("def run"), "def run(items):"),
+        *cut_points(_files(), 3, seed=1),
+    ]
     seen: list[tuple[int, str]] = []
 
     def record(cut: CutPoint, prompt: Prompt) -> str:

@@ -77,7 +77,12 @@ def test_selection_of_cut_lines() -> None:
     lines = GO.split("\n")
     keep = eligible_lines(f, skip_trivial=True)
     assert [lines[i] for i, k in enumerate(keep) if k] == [
-        "func a() {", "\tx := 1", "func b() {", "\ty := x", "func c() {"]
+        "func a() {",
+        "\tx := 1",
+        "func b() {",
+        "\ty := x",
+        "func c() {",
+    ]
     two = eligible_lines(f, min_identifiers=2)
     assert [lines[i] for i, k in enumerate(two) if k] == ["\ty := x"]
     cuts = cut_points([f], 10, 0, lambda g: eligible_lines(g, skip_trivial=True))
@@ -85,26 +90,41 @@ def test_selection_of_cut_lines() -> None:
 
 
 def _result(context: int, tokens: list[int], correct: list[bool], **extra: object) -> ContextResult:
-    r = ContextResult(context=context, n=len(tokens), exact_match=float(np.mean(correct)),
-                      identifier_accuracy=None, mean_context_tokens=float(np.mean(tokens)),
-                      correct=correct, identifier_scores=[None] * len(tokens),
-                      context_tokens=tokens, budget=max(tokens), **extra)  # type: ignore[arg-type]
+    r = ContextResult(
+        context=context,
+        n=len(tokens),
+        exact_match=float(np.mean(correct)),
+        identifier_accuracy=None,
+        mean_context_tokens=float(np.mean(tokens)),
+        correct=correct,
+        identifier_scores=[None] * len(tokens),
+        context_tokens=tokens,
+        budget=max(tokens),
+        **extra,
+    )  # type: ignore[arg-type]
     return r
 
 
 def test_table_flags_mixed_rows_and_extrapolation() -> None:
-    h3 = RunReport("h3", "h3", results=[
-        _result(1024, [1024, 1024], [True, False], trained_seq_len=512, extrapolated=2)])
-    tr = RunReport("tr", "tr", results=[
-        _result(1024, [895, 895], [False, False], trained_seq_len=1024)])
-    base = RunReport("most-frequent", "", results=[_result(1024, [1024, 1024], [True, True])],
-                     kind="baseline")
+    h3 = RunReport(
+        "h3",
+        "h3",
+        results=[_result(1024, [1024, 1024], [True, False], trained_seq_len=512, extrapolated=2)],
+    )
+    tr = RunReport(
+        "tr", "tr", results=[_result(1024, [895, 895], [False, False], trained_seq_len=1024)]
+    )
+    base = RunReport(
+        "most-frequent", "", results=[_result(1024, [1024, 1024], [True, True])], kind="baseline"
+    )
     assert mixed_row([h3, tr, base], 0) and not mixed_row([h3, base], 0)
     table = format_table([h3, tr, base])
     row = table.splitlines()[2]
     assert row.startswith("| 1024 (mixed) | 50.0 ") and " * |" in row and "895 (max 895)" in row
-    assert "(mixed): row 1024 gives the runs different contexts: h3 up to 1024 (mean 1024), " \
+    assert (
+        "(mixed): row 1024 gives the runs different contexts: h3 up to 1024 (mean 1024), "
         "tr up to 895 (mean 895)" in table
+    )
     assert "*: h3 at 1024: 2 of 2 cuts give more context than the 512 tokens" in table
     # The Transformer stays within its training length: nothing marked for it.
     assert not [line for line in table.splitlines() if line.startswith("*: tr")]
@@ -123,10 +143,22 @@ def test_scores_by_file_add_up() -> None:
 
 
 def test_paired_differences_against_the_first_run() -> None:
-    first = RunReport("h3", "h3", results=[_result(64, [64] * 4, [True, False, False, True]),
-                                           _result(128, [64] * 4, [True] * 4)])
-    other = RunReport("tr", "tr", results=[_result(64, [64] * 4, [True, True, False, True]),
-                                           ContextResult(context=128, note="too long")])
+    first = RunReport(
+        "h3",
+        "h3",
+        results=[
+            _result(64, [64] * 4, [True, False, False, True]),
+            _result(128, [64] * 4, [True] * 4),
+        ],
+    )
+    other = RunReport(
+        "tr",
+        "tr",
+        results=[
+            _result(64, [64] * 4, [True, True, False, True]),
+            ContextResult(context=128, note="too long"),
+        ],
+    )
     rows = differences([first, other])
     assert [(r["context"], r["name"], r["against"]) for r in rows] == [(64, "tr", "h3")]
     assert rows[0]["difference"] == 0.25

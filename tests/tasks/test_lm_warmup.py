@@ -15,8 +15,9 @@ from longseq.train import ConfigError, compose, train
 
 
 def test_seq_len_at_walks_the_stages() -> None:
-    cfg = LMDataConfig(path="x", seq_len=64,
-                       seq_len_warmup=[SeqLenStage(16, 2), SeqLenStage(32, 1)])
+    cfg = LMDataConfig(
+        path="x", seq_len=64, seq_len_warmup=[SeqLenStage(16, 2), SeqLenStage(32, 1)]
+    )
     cfg.validate()
     assert [cfg.seq_len_at(e) for e in range(5)] == [16, 16, 32, 64, 64]
     assert LMDataConfig(path="x").seq_len_at(0) == 256
@@ -25,8 +26,14 @@ def test_seq_len_at_walks_the_stages() -> None:
 @pytest.mark.parametrize(
     ("stages", "message"),
     [
-        ([SeqLenStage(64, 1)], r"data.seq_len_warmup\[0\].seq_len=64 must grow .* below data.seq_len=64"),
-        ([SeqLenStage(32, 1), SeqLenStage(16, 1)], r"data.seq_len_warmup\[1\].seq_len=16 must grow"),
+        (
+            [SeqLenStage(64, 1)],
+            r"data.seq_len_warmup\[0\].seq_len=64 must grow .* below data.seq_len=64",
+        ),
+        (
+            [SeqLenStage(32, 1), SeqLenStage(16, 1)],
+            r"data.seq_len_warmup\[1\].seq_len=16 must grow",
+        ),
         ([SeqLenStage(16, 0)], r"data.seq_len_warmup\[0\].epochs=0 must be at least 1"),
     ],
 )
@@ -42,7 +49,9 @@ def test_split_windows_cuts_each_window_into_consecutive_pieces() -> None:
     assert len(split) == 9
     assert split[4]["input_ids"].tolist() == [104, 105, 106, 107]
     assert split[4]["targets"].tolist() == [105, 106, 107, 108]
-    assert torch.equal(torch.cat([split[j]["input_ids"] for j in range(3, 6)]), items[1]["input_ids"])
+    assert torch.equal(
+        torch.cat([split[j]["input_ids"] for j in range(3, 6)]), items[1]["input_ids"]
+    )
 
 
 class RecordShapes(lightning.Callback):
@@ -60,14 +69,26 @@ def test_training_runs_short_then_long(tmp_path: Path, sampling: str) -> None:
         corpus.mkdir()
         for i in range(12):
             (corpus / f"doc{i}.txt").write_text(f"document {i}: " + "lorem ipsum dolor " * 40)
-        data = ["task.name=lm", "data=lm", "modality=text", f"data.path={corpus}",
-                "modality.tokenizer=byte", f"data.cache_dir={tmp_path / 'cache'}"]
+        data = [
+            "task.name=lm",
+            "data=lm",
+            "modality=text",
+            f"data.path={corpus}",
+            "modality.tokenizer=byte",
+            f"data.cache_dir={tmp_path / 'cache'}",
+        ]
     else:
         data = ["experiment=genomics/windows", "data.windows_per_epoch=16", "data.eval_windows=4"]
     record = RecordShapes()
     overrides = [
-        *data, "data.seq_len=64", "data.batch_size=4", "model.d_model=16", "model.n_layer=1",
-        "trainer.max_epochs=3", "trainer.max_steps=-1", "trainer.enable_progress_bar=false",
+        *data,
+        "data.seq_len=64",
+        "data.batch_size=4",
+        "model.d_model=16",
+        "model.n_layer=1",
+        "trainer.max_epochs=3",
+        "trainer.max_steps=-1",
+        "trainer.enable_progress_bar=false",
         "data.seq_len_warmup=[{seq_len:16,epochs:1},{seq_len:32,epochs:1}]",
     ]
     train(compose(overrides), tmp_path / "run", callbacks=[record])
@@ -81,5 +102,13 @@ def test_training_runs_short_then_long(tmp_path: Path, sampling: str) -> None:
 
 def test_a_bad_stage_from_the_command_line_is_one_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"data.seq_len_warmup\[0\].seq_len=512"):
-        train(compose(["experiment=genomics/windows", "data.seq_len_warmup=[{seq_len:512,epochs:1}]",
-                       "data.seq_len=256"]), tmp_path / "run")
+        train(
+            compose(
+                [
+                    "experiment=genomics/windows",
+                    "data.seq_len_warmup=[{seq_len:512,epochs:1}]",
+                    "data.seq_len=256",
+                ]
+            ),
+            tmp_path / "run",
+        )

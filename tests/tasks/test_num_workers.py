@@ -41,7 +41,7 @@ def _read(dm: Any) -> list[dict[str, torch.Tensor]]:
 def _assert_same(make: Callable[[int], Any]) -> None:
     alone, workers = _read(make(0)), _read(make(WORKERS))
     assert len(alone) == len(workers) > 2
-    for one, other in zip(alone, workers):
+    for one, other in zip(alone, workers, strict=False):
         assert one.keys() == other.keys()
         for key in one:
             assert torch.equal(one[key], other[key]), key
@@ -51,17 +51,28 @@ def _assert_same(make: Callable[[int], Any]) -> None:
 
 def test_random_windows_are_the_same_with_workers(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    contigs = [(name, "".join(rng.choice(list("ACGTacgt"), size=n)))
-               for name, n in (("chr1", 9_000), ("chr2", 4_000), ("chrM", 700))]
+    contigs = [
+        (name, "".join(rng.choice(list("ACGTacgt"), size=n)))
+        for name, n in (("chr1", 9_000), ("chr2", 4_000), ("chrM", 700))
+    ]
     path = write_fasta(contigs, tmp_path / "g.fa", width=60)
     modality = GenomicsModality(
         GenomicsConfig(cache_dir=str(tmp_path / "cache"), reverse_complement=True)
     )
 
     def make(num_workers: int) -> LMDataModule:
-        cfg = LMDataConfig(path=str(path), sampling="random_windows", seq_len=64, batch_size=4,
-                           windows_per_epoch=16, eval_windows=8, seed=5,
-                           val_fraction=0.1, test_fraction=0.1, num_workers=num_workers)
+        cfg = LMDataConfig(
+            path=str(path),
+            sampling="random_windows",
+            seq_len=64,
+            batch_size=4,
+            windows_per_epoch=16,
+            eval_windows=8,
+            seed=5,
+            val_fraction=0.1,
+            test_fraction=0.1,
+            num_workers=num_workers,
+        )
         return LMDataModule(prepare_windows(modality, cfg).windows, cfg, pad_id=0)
 
     _assert_same(make)
@@ -73,8 +84,7 @@ def test_sequential_windows_are_the_same_with_workers(tmp_path: Path) -> None:
     stream = np.load(tmp_path / "stream.npy", mmap_mode="r")  # memory-mapped, as the cache is
 
     def make(num_workers: int) -> LMDataModule:
-        cfg = LMDataConfig(path="unused", seq_len=50, batch_size=8, seed=3,
-                           num_workers=num_workers)
+        cfg = LMDataConfig(path="unused", seq_len=50, batch_size=8, seed=3, num_workers=num_workers)
         return LMDataModule({"train": stream, "val": stream[:700]}, cfg, pad_id=0)
 
     _assert_same(make)
@@ -89,8 +99,9 @@ def test_classification_examples_are_the_same_with_workers() -> None:
     )
 
     def make(num_workers: int) -> ClassificationDataModule:
-        cfg = ClassificationDataConfig(path="unused", seq_len=12, batch_size=8, seed=4,
-                                       num_workers=num_workers)
+        cfg = ClassificationDataConfig(
+            path="unused", seq_len=12, batch_size=8, seed=4, num_workers=num_workers
+        )
         return ClassificationDataModule({"train": examples, "val": examples}, cfg)
 
     _assert_same(make)
@@ -98,8 +109,9 @@ def test_classification_examples_are_the_same_with_workers() -> None:
 
 def test_synthetic_examples_are_the_same_with_workers() -> None:
     def make(num_workers: int) -> SyntheticDataModule:
-        cfg = SyntheticDataConfig(num_train=64, num_test=16, batch_size=16, seed=6,
-                                  num_workers=num_workers)
+        cfg = SyntheticDataConfig(
+            num_train=64, num_test=16, batch_size=16, seed=6, num_workers=num_workers
+        )
         dm = SyntheticDataModule(cfg)
         dm.setup("fit")
         return dm
@@ -126,6 +138,9 @@ def test_memory_mapped_stream_is_pickled_by_reference(tmp_path: Path) -> None:
         copy = pickle.loads(data)
         assert isinstance(copy.tokens, np.memmap) and np.array_equal(copy.tokens, view)
         for i in (0, len(dataset) // 2, len(dataset) - 1):
-            assert all(torch.equal(a, b) for a, b in zip(dataset[i].values(), copy[i].values()))
+            assert all(
+                torch.equal(a, b)
+                for a, b in zip(dataset[i].values(), copy[i].values(), strict=False)
+            )
     in_memory = WindowDataset(np.asarray(tokens[:300]), seq_len=64, pad_id=0)
     assert np.array_equal(pickle.loads(pickle.dumps(in_memory)).tokens, tokens[:300])

@@ -93,7 +93,8 @@ def test_associative_recall_structure() -> None:
 def test_associative_recall_query_is_uniform_over_present_keys() -> None:
     # The reference rule (safari generate_assoc_recall, allow_dot=False): a uniform key, redrawn
     # uniformly among the present keys when absent, i.e. each of the d present keys has
-    # probability 1/d whatever its count. Picking a pair position instead would weight keys by count.
+    # probability 1/d whatever its count. Picking a pair position instead would weight keys by
+    # count.
     sample = languages.associative_recall(40_000, 10, 20, torch.Generator().manual_seed(0))
     seq = _full_sequences(sample)
     keys, query = seq[:, 0:20:2], seq[:, -2]

@@ -15,7 +15,11 @@ _TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 # fp32 tiles are twice as wide: compiled for sm_80 / sm_90 (longseq.kernels.fftconv.aot) the
 # fp32 backward needs 152 KB of shared memory at L = 2048 but 248 KB at 4096 (the opt-in limit is
 # 163 KB on sm_80, 227 KB on sm_90); fp16/bf16 need at most 144 KB at 8192.
-_MAX_LEN_BY_DTYPE = {torch.float32: 2048, torch.float16: FUSED_MAX_LEN, torch.bfloat16: FUSED_MAX_LEN}
+_MAX_LEN_BY_DTYPE = {
+    torch.float32: 2048,
+    torch.float16: FUSED_MAX_LEN,
+    torch.bfloat16: FUSED_MAX_LEN,
+}
 # GPUs with ~100 KB of shared memory per block (sm_86, sm_89, sm_120): half the length
 _SMALL_SHARED_ARCHS = (86, 87, 89, 120, 121)
 
@@ -41,10 +45,18 @@ def triton_unsupported(x: torch.Tensor) -> str | None:
     limit = fused_max_len(x.dtype, _arch(x.device))
     if x.shape[-1] > limit:
         return (
-            f"L={x.shape[-1]} > {limit}, the longest {str(x.dtype).removeprefix('torch.')} sequence "
+            f"L={x.shape[-1]} > {limit}, the longest {str(x.dtype).removeprefix('torch.')} "
+            "sequence "
             "the fused kernel holds in shared memory"
         )
     return None
 
 
-__all__ = ["FUSED_MAX_LEN", "fused_max_len", "fft_size", "fftconv_h3_ref", "fftconv_ref", "triton_unsupported"]
+__all__ = [
+    "FUSED_MAX_LEN",
+    "fused_max_len",
+    "fft_size",
+    "fftconv_h3_ref",
+    "fftconv_ref",
+    "triton_unsupported",
+]

@@ -66,7 +66,11 @@ def dispatch_plans(
                 for op in OPS:
                     for hd in head_dims if op == "fftconv_h3" else (1,):
                         for direction in ("forward", "backward"):
-                            plans.append(KernelPlan(op, direction, str(dtype).removeprefix("torch."), L, hd, arch))
+                            plans.append(
+                                KernelPlan(
+                                    op, direction, str(dtype).removeprefix("torch."), L, hd, arch
+                                )
+                            )
     return plans
 
 
@@ -85,8 +89,12 @@ def _registers(ptx: str, arch: int) -> tuple[int | None, int | None]:
         with open(src, "w") as f:
             f.write(ptx)
         try:
-            out = subprocess.run([_ptxas(arch), f"--gpu-name={sm}", "-v", src, "-o", os.path.join(tmp, "k.cubin")],
-                                 capture_output=True, text=True, timeout=300)
+            out = subprocess.run(
+                [_ptxas(arch), f"--gpu-name={sm}", "-v", src, "-o", os.path.join(tmp, "k.cubin")],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None, None
     text = out.stdout + out.stderr
@@ -114,10 +122,26 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
     fn = kt._fftconv_h3_fwd_kernel if plan.direction == "forward" else kt._fftconv_h3_bwd_kernel
     io = {torch.float16: "*fp16", torch.bfloat16: "*bf16", torch.float32: "*fp32"}[dtype]
     h3 = plan.op == "fftconv_h3"
-    const = {"HEAD_DIM": plan.head_dim, "HAS_Q": h3, "HAS_V": h3, "N1": fp.n1, "N2": fp.n2,
-             "R": fp.rows, "BK": cfg.bk, "SEQ": cfg.seq, "DOT": dot, "PREC": prec}
+    const = {
+        "HEAD_DIM": plan.head_dim,
+        "HAS_Q": h3,
+        "HAS_V": h3,
+        "N1": fp.n1,
+        "N2": fp.n2,
+        "R": fp.rows,
+        "BK": cfg.bk,
+        "SEQ": cfg.seq,
+        "DOT": dot,
+        "PREC": prec,
+    }
     const = {k: v for k, v in const.items() if k in fn.arg_names}  # SEQ: forward only
-    table = "*fp16" if dot == triton.language.float16 else "*bf16" if dot == triton.language.bfloat16 else "*fp32"
+    table = (
+        "*fp16"
+        if dot == triton.language.float16
+        else "*bf16"
+        if dot == triton.language.bfloat16
+        else "*fp32"
+    )
     ptr = {torch.float16: "*fp16", torch.bfloat16: "*bf16", torch.float32: "*fp32"}
     spec = ptr[kt.spectrum_dtype(dtype)]
     fp32_args = {"KSC", "DSKIP", "TWC", "TWS", "DKP", "DDP"}
@@ -136,14 +160,25 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
             sig[name] = spec
         else:
             sig[name] = io
-    src = ASTSource(fn=fn, signature=sig, constexprs={(fn.arg_names.index(k),): v for k, v in const.items()})
+    src = ASTSource(
+        fn=fn, signature=sig, constexprs={(fn.arg_names.index(k),): v for k, v in const.items()}
+    )
     options = {"num_warps": cfg.num_warps, "num_stages": cfg.num_stages}
     compiled = triton.compile(src, target=GPUTarget("cuda", plan.arch, 32), options=options)
     shared = int(compiled.metadata.shared)
-    row: dict[str, Any] = {**asdict(plan), "fft_n": fp.n, "fft_n1": fp.n1, "fft_n2": fp.n2,
-                           "num_warps": cfg.num_warps, "num_stages": cfg.num_stages, "bk": cfg.bk,
-                           "seq": cfg.seq, "shared_bytes": shared,
-                           "shared_limit": SHARED_LIMIT[plan.arch], "fits": shared <= SHARED_LIMIT[plan.arch]}
+    row: dict[str, Any] = {
+        **asdict(plan),
+        "fft_n": fp.n,
+        "fft_n1": fp.n1,
+        "fft_n2": fp.n2,
+        "num_warps": cfg.num_warps,
+        "num_stages": cfg.num_stages,
+        "bk": cfg.bk,
+        "seq": cfg.seq,
+        "shared_bytes": shared,
+        "shared_limit": SHARED_LIMIT[plan.arch],
+        "fits": shared <= SHARED_LIMIT[plan.arch],
+    }
     if registers:
         row["registers"], row["spill_bytes"] = _registers(compiled.asm["ptx"], plan.arch)
     return row

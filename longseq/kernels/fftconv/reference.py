@@ -90,7 +90,9 @@ def fftconv_h3_ref(
     Bsz, C, L = q.shape
     H = C // head_dim
     if H * head_dim != C or K.shape[0] != H:
-        raise ValueError(f"fftconv_h3: {C} channels, head_dim={head_dim}, kernel has {K.shape[0]} heads")
+        raise ValueError(
+            f"fftconv_h3: {C} channels, head_dim={head_dim}, kernel has {K.shape[0]} heads"
+        )
     conv = conv or fftconv_ref
     if head_dim == 1:
         return q * conv(k * v, K, D)

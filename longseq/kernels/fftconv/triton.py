@@ -14,7 +14,8 @@ tile x[n1, n2] = x[N2*n1 + n2] (only n1 < N1/2 is non-zero: causal zero padding)
 
     A[k1, n2]  = sum_n1 F_N1[k1, n1] x[n1, n2]     stage 1: [N1, N1/2] @ [N1/2, N2]
     A'[k1, n2] = A[k1, n2] * w_N^(k1*n2)           twiddle
-    X[k1, k2]  = sum_n2 A'[k1, n2] F_N2[n2, k2]    stage 2: [N1, N2] @ [N2, N2]; = DFT(x)[k1 + N1*k2]
+    X[k1, k2]  = sum_n2 A'[k1, n2] F_N2[n2, k2]    stage 2: [N1, N2] @ [N2, N2]; = DFT(x)[k1 +
+    N1*k2]
 
 Stage 2, the spectral product and the first inverse stage act on each spectrum row k1 on its
 own, so the kernel walks the rows in blocks of BK: per block it transforms, multiplies by the
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import triton
@@ -207,8 +209,10 @@ def kernel_spectrum(
     return spec.real.to(dtype).contiguous(), spec.imag.to(dtype).contiguous(), scale.contiguous()
 
 
+# @triton.jit parameters other than tl.constexpr stay unannotated: Triton reads a parameter's
+# annotation as a specialisation hint, so mypy is told to skip these definitions.
 @triton.jit
-def _load_spectrum(KFR, KFI, KSC, h, rk, rn, N1: tl.constexpr, N2: tl.constexpr):
+def _load_spectrum(KFR, KFI, KSC, h, rk, rn, N1: tl.constexpr, N2: tl.constexpr):  # type: ignore[no-untyped-def]
     """Rows rk [BK] of head h's kernel spectrum (re, im) [BK, N2] fp32 from the stored half:
     rows above N1/2 are read as the conjugate of row N1 - k1, columns reversed."""
     mirror = rk > N1 // 2
@@ -222,7 +226,7 @@ def _load_spectrum(KFR, KFI, KSC, h, rk, rn, N1: tl.constexpr, N2: tl.constexpr)
 
 
 @triton.jit
-def _dft_rows(
+def _dft_rows(  # type: ignore[no-untyped-def]
     xd,
     c1,
     s1,
@@ -252,7 +256,7 @@ def _dft_rows(
 
 
 @triton.jit
-def _idft_rows(
+def _idft_rows(  # type: ignore[no-untyped-def]
     acc, yr, yi, c1t, s1t, twc, tws, c2, s2, N2: tl.constexpr, DOT: tl.constexpr, PREC: tl.constexpr
 ):
     """acc [R, SEQ*N2] plus the contribution of spectrum rows (yr, yi) [BK*SEQ, N2] (layout of
@@ -271,7 +275,7 @@ def _idft_rows(
 
 
 @triton.jit
-def _fftconv_h3_fwd_kernel(
+def _fftconv_h3_fwd_kernel(  # type: ignore[no-untyped-def]
     Q,
     KX,
     V,
@@ -345,7 +349,18 @@ def _fftconv_h3_fwd_kernel(
             kfr, kfi = _load_spectrum(KFR, KFI, KSC, h, rks, rn, N1, N2)
             xr, xi = _dft_rows(xd, c1, s1, twc, tws, c2, s2, N1, N2, DOT, PREC)
             s = _idft_rows(
-                s, xr * kfr - xi * kfi, xr * kfi + xi * kfr, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC
+                s,
+                xr * kfr - xi * kfi,
+                xr * kfi + xi * kfr,
+                c1t,
+                s1t,
+                twc,
+                tws,
+                c2,
+                s2,
+                N2,
+                DOT,
+                PREC,
             )
         s = s * N2 + d * x
         if HAS_Q:
@@ -357,7 +372,7 @@ def _fftconv_h3_fwd_kernel(
 
 
 @triton.jit
-def _fftconv_h3_bwd_kernel(
+def _fftconv_h3_bwd_kernel(  # type: ignore[no-untyped-def]
     Q,
     KX,
     V,
@@ -457,7 +472,18 @@ def _fftconv_h3_bwd_kernel(
                 )
             # ds (*) K: spectrum DS * conj(KF)
             dx = _idft_rows(
-                dx, gr * kfr + gi * kfi, gi * kfr - gr * kfi, c1t, s1t, twc, tws, c2, s2, N2, DOT, PREC
+                dx,
+                gr * kfr + gi * kfi,
+                gi * kfr - gr * kfi,
+                c1t,
+                s1t,
+                twc,
+                tws,
+                c2,
+                s2,
+                N2,
+                DOT,
+                PREC,
             )
             # ds (*) x: spectrum DS * conj(X); both carry 1/N, the inverse wants one
             pr = (gr * xr + gi * xi) * nn
@@ -488,7 +514,8 @@ def _fftconv_h3_bwd_kernel(
 def _check(
     q: torch.Tensor | None, k: torch.Tensor, v: torch.Tensor | None, K: torch.Tensor, head_dim: int
 ) -> None:
-    """Raise ValueError when the inputs do not fit the fused kernel (shape, dtype, length, device)."""
+    """Raise ValueError when the inputs do not fit the fused kernel (shape, dtype, length,
+    device)."""
     if k.dim() != 3:
         raise ValueError(
             f"fftconv_h3 (triton): expected [B, C, L] inputs, got shape {tuple(k.shape)}"
@@ -508,15 +535,26 @@ def _check(
         raise ValueError(f"fftconv (triton): {reason}")
     if k.device.type != "cuda" and not _interpreting():
         raise ValueError(
-            f"fftconv (triton): tensors are on {k.device.type}; the Triton kernels need a CUDA device, "
+            f"fftconv (triton): tensors are on {k.device.type}; the Triton kernels need a CUDA "
+            "device, "
             "or TRITON_INTERPRET=1 set before longseq.kernels.fftconv.triton is first imported "
             "(slow interpreter)"
         )
 
 
-def _launch(q, k, v, dy, spec, D, head_dim, plan):
+def _launch(
+    q: torch.Tensor | None,
+    k: torch.Tensor,
+    v: torch.Tensor | None,
+    dy: torch.Tensor | None,
+    spec: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    D: torch.Tensor,
+    head_dim: int,
+    plan: FFTPlan,
+) -> Any:
     """Run the forward (dy is None) or the backward kernel on contiguous [B, C, L] tensors;
-    spec: the (re, im, scale) of :func:`kernel_spectrum`."""
+    spec: the (re, im, scale) of :func:`kernel_spectrum`. Returns y (forward) or
+    (dq, dk, dv, dK, dD) (backward; dq / dv None where q / v are)."""
     Bsz, C, L = k.shape
     H = C // head_dim
     table_dtype, dot, prec = _dot_config(k.dtype)
@@ -570,7 +608,15 @@ class _FFTConvH3Fn(torch.autograd.Function):
     spectrum is computed once by torch.fft in forward and kept for backward."""
 
     @staticmethod
-    def forward(ctx, q, k, v, K, D, head_dim):  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        q: torch.Tensor | None,
+        k: torch.Tensor,
+        v: torch.Tensor | None,
+        K: torch.Tensor,
+        D: torch.Tensor,
+        head_dim: int,
+    ) -> torch.Tensor:
         plan = fft_plan(k.shape[-1])
         kfr, kfi, ksc = kernel_spectrum(K, plan, spectrum_dtype(k.dtype))
         Dc = D.float().contiguous()
@@ -579,7 +625,7 @@ class _FFTConvH3Fn(torch.autograd.Function):
         return _launch(q, k, v, None, (kfr, kfi, ksc), Dc, head_dim, plan)
 
     @staticmethod
-    def backward(ctx, dy):  # type: ignore[override]
+    def backward(ctx: Any, dy: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
         q, k, v, kfr, kfi, ksc, Dc, K, D = ctx.saved_tensors
         plan, head_dim, K_shape, K_dtype, D_dtype = ctx.meta
         try:
@@ -593,18 +639,27 @@ class _FFTConvH3Fn(torch.autograd.Function):
             return (*_reference_grads(q, k, v, K, D, head_dim, dy), None)
         Lk, L = K_shape[1], plan.length
         dK = dkern[:, :Lk] if Lk <= L else torch.nn.functional.pad(dkern, (0, Lk - L))
-        cast = lambda t: None if t is None else t.to(k.dtype)
+
+        def cast(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(k.dtype)
+
         return cast(dq), cast(dk), cast(dv), dK.to(K_dtype), dskip.to(D_dtype), None
 
 
 def _reference_grads(
-    q: torch.Tensor | None, k: torch.Tensor, v: torch.Tensor | None, K: torch.Tensor, D: torch.Tensor,
-    head_dim: int, dy: torch.Tensor,
+    q: torch.Tensor | None,
+    k: torch.Tensor,
+    v: torch.Tensor | None,
+    K: torch.Tensor,
+    D: torch.Tensor,
+    head_dim: int,
+    dy: torch.Tensor,
 ) -> tuple[torch.Tensor | None, ...]:
     """Gradients of (q, k, v, K, D) by autograd through the torch reference (the fallback when
     the backward kernel cannot launch)."""
     inputs = [None if t is None else t.detach().requires_grad_() for t in (q, k, v, K, D)]
     qq, kk, vv, KK, DD = inputs
+    assert kk is not None and KK is not None and DD is not None  # k, K and D always exist
     with torch.enable_grad():
         if qq is None or vv is None:
             y = fftconv_ref(kk, KK, DD)

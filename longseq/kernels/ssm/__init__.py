@@ -1,4 +1,5 @@
-"""SSM kernels, recurrent steps, prefill and state passing. ``reference.py`` is the specification."""
+"""SSM kernels, recurrent steps, prefill and state passing. ``reference.py`` is the
+specification."""
 
 from __future__ import annotations
 

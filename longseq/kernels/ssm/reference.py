@@ -82,7 +82,12 @@ def s4d_kernel_ref(dA: torch.Tensor, W: torch.Tensor, L: int) -> torch.Tensor:
 
 
 def s4d_step_ref(
-    x: torch.Tensor, u: torch.Tensor, dA: torch.Tensor, dB: torch.Tensor, C: torch.Tensor, D: torch.Tensor
+    x: torch.Tensor,
+    u: torch.Tensor,
+    dA: torch.Tensor,
+    dB: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One recurrent step of the diagonal SSM.
 
@@ -99,9 +104,14 @@ def s4d_step_ref(
 
 
 def s4d_state_ref(
-    u: torch.Tensor, dA: torch.Tensor, dB: torch.Tensor, x0: torch.Tensor | None = None, chunk: int = 8192
+    u: torch.Tensor,
+    dA: torch.Tensor,
+    dB: torch.Tensor,
+    x0: torch.Tensor | None = None,
+    chunk: int = 8192,
 ) -> torch.Tensor:
-    """State after running the diagonal SSM over ``u`` (prefill): x_L = dA^L x0 + sum_j dA^(L-1-j) dB u_j.
+    """State after running the diagonal SSM over ``u`` (prefill): x_L = dA^L x0 + sum_j dA^(L-1-j)
+    dB u_j.
 
     Processed in chunks of ``chunk`` steps (state passing), so memory is O(H M sqrt(chunk)) per
     batch row. Inside a chunk of n steps the lag s = n-1-j is split as s = aT + r (T ~ sqrt n), so

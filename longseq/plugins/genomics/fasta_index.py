@@ -188,12 +188,17 @@ def build_fasta_index(fasta: Path, fai: Path, gzi: Path | None = None) -> bool:
         records = _index(chunks)
     except _Irregular:
         return False
-    _write(fai, "".join(
-        f"{r.name}\t{r.length}\t{r.offset}\t{r.lenb - 1}\t{r.lenb}\n" for r in records
-    ).encode())
+    _write(
+        fai,
+        "".join(
+            f"{r.name}\t{r.length}\t{r.offset}\t{r.lenb - 1}\t{r.lenb}\n" for r in records
+        ).encode(),
+    )
     if gzi is not None:
         after_first = blocks[1:]
-        _write(gzi, struct.pack("<Q", len(after_first)) + b"".join(
-            struct.pack("<QQ", c, u) for c, u in after_first
-        ))
+        _write(
+            gzi,
+            struct.pack("<Q", len(after_first))
+            + b"".join(struct.pack("<QQ", c, u) for c, u in after_first),
+        )
     return True

@@ -130,13 +130,18 @@ class IndexedGenome:
             import pyfaidx
 
             index = Path(self._index_kwargs.get("indexname", f"{self._fasta_path}.fai"))
+            problem: str | None
             for attempt in (1, 2):
                 had_index = index.is_file()
                 self._build_index(index)
                 try:
                     handle = pyfaidx.Fasta(str(self._fasta_path), as_raw=True, **self._index_kwargs)
-                except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat,
-                        ValueError, OSError) as exc:
+                except (
+                    pyfaidx.FastaIndexingError,
+                    pyfaidx.UnsupportedCompressionFormat,
+                    ValueError,
+                    OSError,
+                ) as exc:
                     if not (had_index and attempt == 1):
                         message = f"{self.path}: cannot index FASTA: {one_line(exc)}"
                         raise DataError(message) from None

@@ -219,4 +219,6 @@ class GenomicsModality:
         sequences = [content] if isinstance(content, str) else list(content)
         stem = path.name.split(".")[0] or "generated"
         headers = [stem] if len(sequences) == 1 else [f"{stem}_{i}" for i in range(len(sequences))]
-        return write_fasta(zip(headers, sequences), path, width=self.config.fasta_width)
+        return write_fasta(
+            zip(headers, sequences, strict=False), path, width=self.config.fasta_width
+        )

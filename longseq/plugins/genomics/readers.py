@@ -95,7 +95,8 @@ def sniff_format(path: Path) -> str:
     guess = next((f for f in FORMATS if suffixes and suffixes[-1] in SUFFIXES[f]), None)
     hint = f" (named like {guess}, but " if guess else " ("
     raise DataError(
-        f"{path}: not a FASTA/FASTQ/GenBank file{hint}starts with {one_line(text[:20].decode('utf-8', 'replace'))!r})"
+        f"{path}: not a FASTA/FASTQ/GenBank file{hint}starts with "
+        f"{one_line(text[:20].decode('utf-8', 'replace'))!r})"
     )
 
 

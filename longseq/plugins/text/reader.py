@@ -20,6 +20,7 @@ from longseq.plugins.text.config import TextConfig
 
 __all__ = ["list_files", "read_documents"]
 
+
 def list_files(path: str, cfg: TextConfig) -> list[Path]:
     """The files ``path`` names, in sorted order: the file itself, a directory's text files
     (recursively, hidden ones left out; names ending with one of ``extensions``, every file with

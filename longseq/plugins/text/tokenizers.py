@@ -79,7 +79,8 @@ class BPETokenizer:
 
     @classmethod
     def fit(cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 2) -> BPETokenizer:
-        """Train on ``texts``: at most ``vocab_size`` ids (specials and 256 byte symbols included)."""
+        """Train on ``texts``: at most ``vocab_size`` ids (specials and 256 byte symbols
+        included)."""
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
         tokenizer = Tokenizer(models.BPE())

@@ -59,7 +59,10 @@ class SequenceClassifier(nn.Module):
         ``no_decay`` (group names stay unique: Lightning's LR monitor logs by name)."""
         groups = self.model.param_groups(lr, weight_decay)
         by_name = {g["name"]: g for g in groups}
-        for name, p, decay in (("decay", self.head.weight, weight_decay), ("no_decay", self.head.bias, 0.0)):
+        for name, p, decay in (
+            ("decay", self.head.weight, weight_decay),
+            ("no_decay", self.head.bias, 0.0),
+        ):
             if name in by_name:
                 by_name[name]["params"].append(p)
             else:

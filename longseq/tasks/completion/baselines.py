@@ -66,8 +66,14 @@ class NgramLine:
         max_line_tokens: cap on the free tokens of a line.
     """
 
-    def __init__(self, training: Sequence[RepoFile], tokenizer: Tokenizer, with_header: bool,
-                 order: int, max_line_tokens: int) -> None:
+    def __init__(
+        self,
+        training: Sequence[RepoFile],
+        tokenizer: Tokenizer,
+        with_header: bool,
+        order: int,
+        max_line_tokens: int,
+    ) -> None:
         stream = RepoStream(training, tokenizer, with_header)
         ids = np.concatenate([stream.document_ids(i) for i in range(len(training))])
         self.model: KneserNey = fit_kneser_ney(ids, tokenizer.vocab_size, order)

@@ -112,7 +112,7 @@ def cut_points(
     chosen = np.sort(np.random.default_rng(seed).choice(total, size=min(n, total), replace=False))
     cuts: list[CutPoint] = []
     first = 0
-    for f, count, mask in zip(ordered, counts, masks):
+    for f, count, mask in zip(ordered, counts, masks, strict=False):
         wanted = set((chosen[(chosen >= first) & (chosen < first + count)] - first).tolist())
         first += count
         if not wanted:

@@ -105,7 +105,9 @@ def training_files(run_config: Mapping[str, Any], repo: str, names: Sequence[str
         return set()
     n = len(names)
     n_val = 0 if data.get("val_path") else held_out_count(float(data.get("val_fraction", 0.0)), n)
-    n_test = 0 if data.get("test_path") else held_out_count(float(data.get("test_fraction", 0.0)), n)
+    n_test = (
+        0 if data.get("test_path") else held_out_count(float(data.get("test_fraction", 0.0)), n)
+    )
     documents = [Document(name=name, content="") for name in names]
     try:
         train, _, _ = split_documents(documents, n_val, n_test, int(data.get("seed", 0)), path)
@@ -115,7 +117,9 @@ def training_files(run_config: Mapping[str, Any], repo: str, names: Sequence[str
     return {d.name for d in train}
 
 
-def context_budget(context: int, max_positions: int, max_line_tokens: int) -> tuple[int | None, str]:
+def context_budget(
+    context: int, max_positions: int, max_line_tokens: int
+) -> tuple[int | None, str]:
     """``(tokens of context to give, note)`` for a context length on a run.
 
     A run without learned positions (``max_positions`` 0) takes any length. A run with them
@@ -205,7 +209,7 @@ def _score(
     """Fill ``result``; ``limit`` > 0 caps prompt tokens plus forced characters (a run with
     learned positions must also fit the forced whitespace, at most one token per character)."""
     matches, scores, lengths = 0, [], []
-    for cut, target in zip(cuts, targets):
+    for cut, target in zip(cuts, targets, strict=False):
         prompt = stream.prompt(cut, budget)
         if limit > 0 and len(prompt.ids) + len(prompt.forced) > limit:
             room = max(1, limit - len(prompt.forced))
@@ -219,7 +223,9 @@ def _score(
         matches += right
         result.correct.append(right)
         f = files[cut.file]
-        score = identifier_accuracy(line_identifiers(f.text[: cut.offset], line, f.language), target)
+        score = identifier_accuracy(
+            line_identifiers(f.text[: cut.offset], line, f.language), target
+        )
         result.identifier_scores.append(score)
         if score is not None:
             scores.append(score)

@@ -43,5 +43,5 @@ def identifier_accuracy(predicted: Sequence[str], target: Sequence[str]) -> floa
     """
     if not target:
         return None
-    right = sum(1 for p, t in zip(predicted, target) if p == t)
+    right = sum(1 for p, t in zip(predicted, target, strict=False) if p == t)
     return right / len(target)

@@ -28,8 +28,18 @@ from longseq.tasks.completion.context import CutPoint
 from longseq.tasks.completion.evaluate import ContextResult
 from longseq.tasks.completion.stats import bootstrap_ci
 
-__all__ = ["RunReport", "by_file", "differences", "format_by_file", "format_differences",
-           "format_table", "mixed_row", "write_json", "write_png"]
+__all__ = [
+    "RunReport",
+    "by_file",
+    "differences",
+    "format_by_file",
+    "format_differences",
+    "format_table",
+    "mixed_row",
+    "write_json",
+    "write_png",
+]
+
 
 @dataclass
 class RunReport:
@@ -89,8 +99,10 @@ def format_table(runs: Sequence[RunReport]) -> str:
                 notes.append(f"n/a: {run.name} at {context}: {r.note}")
                 continue
             star = " *" if r.extrapolated else ""
-            cells += [_with_ci(r.exact_match, r.exact_match_ci) + star,
-                      _with_ci(r.identifier_accuracy, r.identifier_accuracy_ci) + star]
+            cells += [
+                _with_ci(r.exact_match, r.exact_match_ci) + star,
+                _with_ci(r.identifier_accuracy, r.identifier_accuracy_ci) + star,
+            ]
             if run.kind == "run":
                 ctx = "-" if r.mean_context_tokens is None else f"{r.mean_context_tokens:.0f}"
                 if r.budget is not None and r.budget < context:
@@ -99,19 +111,27 @@ def format_table(runs: Sequence[RunReport]) -> str:
             if r.extrapolated:
                 notes.append(
                     f"*: {run.name} at {context}: {r.extrapolated} of {r.n} cuts give more "
-                    f"context than the {r.trained_seq_len} tokens it was trained on (extrapolated)")
+                    f"context than the {r.trained_seq_len} tokens it was trained on (extrapolated)"
+                )
         if mixed:
             given = ", ".join(
                 f"{run.name} up to {run.results[i].budget} (mean "
                 f"{run.results[i].mean_context_tokens or 0:.0f})"
-                for run in runs if run.kind == "run" and not run.results[i].note)
+                for run in runs
+                if run.kind == "run" and not run.results[i].note
+            )
             notes.append(f"(mixed): row {context} gives the runs different contexts: {given}")
         rows.append(cells)
-    unknown = [run.name for run in runs if run.kind == "run"
-               and run.results and all(r.trained_seq_len is None for r in run.results)]
+    unknown = [
+        run.name
+        for run in runs
+        if run.kind == "run" and run.results and all(r.trained_seq_len is None for r in run.results)
+    ]
     if unknown:
-        notes.append(f"note: {', '.join(unknown)}: the run records no training length (saved "
-                     "before that record), so extrapolated contexts are not marked")
+        notes.append(
+            f"note: {', '.join(unknown)}: the run records no training length (saved "
+            "before that record), so extrapolated contexts are not marked"
+        )
     return "\n".join([markdown_table(header, rows), *notes])
 
 
@@ -124,12 +144,19 @@ def differences(runs: Sequence[RunReport]) -> list[dict[str, Any]]:
         return []
     first, out = runs[0], []
     for run in runs[1:]:
-        for mine, theirs in zip(first.results, run.results):
+        for mine, theirs in zip(first.results, run.results, strict=False):
             if mine.note or theirs.note or not mine.correct or not theirs.correct:
                 continue
-            diff = [float(b) - float(a) for a, b in zip(mine.correct, theirs.correct)]
-            out.append({"context": mine.context, "name": run.name, "against": first.name,
-                        "difference": float(np.mean(diff)), "ci": bootstrap_ci(diff)})
+            diff = [float(b) - float(a) for a, b in zip(mine.correct, theirs.correct, strict=False)]
+            out.append(
+                {
+                    "context": mine.context,
+                    "name": run.name,
+                    "against": first.name,
+                    "difference": float(np.mean(diff)),
+                    "ci": bootstrap_ci(diff),
+                }
+            )
     return out
 
 
@@ -194,10 +221,17 @@ def _result_json(result: ContextResult, cuts: Sequence[CutPoint]) -> dict[str, A
     for key in ("correct", "identifier_scores", "context_tokens"):
         out.pop(key)
     out["per_cut"] = [
-        {"cut": i, "file": cut.file, "line": cut.line, "prediction": result.predictions[i],
-         "exact_match": result.correct[i], "identifier_accuracy": result.identifier_scores[i],
-         "context_tokens": result.context_tokens[i] if result.context_tokens else None}
-        for i, cut in enumerate(cuts) if i < len(result.correct)
+        {
+            "cut": i,
+            "file": cut.file,
+            "line": cut.line,
+            "prediction": result.predictions[i],
+            "exact_match": result.correct[i],
+            "identifier_accuracy": result.identifier_scores[i],
+            "context_tokens": result.context_tokens[i] if result.context_tokens else None,
+        }
+        for i, cut in enumerate(cuts)
+        if i < len(result.correct)
     ]
     out["by_file"] = by_file(cuts, result)
     return out
@@ -216,15 +250,19 @@ def write_json(
         "differences": differences(runs),
         "cuts": [asdict(c) for c in cuts],
         "runs": [
-            {**{k: v for k, v in asdict(run).items() if k != "results"},
-             "results": [_result_json(r, cuts) for r in run.results]}
+            {
+                **{k: v for k, v in asdict(run).items() if k != "results"},
+                "results": [_result_json(r, cuts) for r in run.results],
+            }
             for run in runs
         ],
     }
     Path(path).write_text(json.dumps(payload, indent=1) + "\n")
 
 
-def write_png(runs: Sequence[RunReport], path: str | Path, title: str = "next-line completion") -> None:
+def write_png(
+    runs: Sequence[RunReport], path: str | Path, title: str = "next-line completion"
+) -> None:
     """Two panels, exact match and identifier accuracy (%) against the context actually given
     (mean tokens, log scale) with 95% bootstrap intervals, one line per run; hollow markers
     where the run extrapolates past its training length; baselines as dashed horizontal lines
@@ -234,9 +272,11 @@ def write_png(runs: Sequence[RunReport], path: str | Path, title: str = "next-li
         MissingDependency: matplotlib is not installed (the ``bench`` extra).
     """
     with png(path, panels=2, figsize=(10, 4), title=title, sharex=True) as (matplotlib, axes):
-        panels = (("exact_match", "next-line exact match (%)"),
-                  ("identifier_accuracy", "identifier accuracy (%)"))
-        for ax, (key, label) in zip(axes, panels):
+        panels = (
+            ("exact_match", "next-line exact match (%)"),
+            ("identifier_accuracy", "identifier accuracy (%)"),
+        )
+        for ax, (key, label) in zip(axes, panels, strict=False):
             baselines = 0
             for run in runs:
                 points = [r for r in run.results if not r.note and getattr(r, key) is not None]
@@ -245,8 +285,13 @@ def write_png(runs: Sequence[RunReport], path: str | Path, title: str = "next-li
                 y = np.array([100 * getattr(r, key) for r in points])
                 if run.kind == "baseline":
                     styles = ("--", ":", "-.")
-                    ax.axhline(float(y.mean()), color="0.4", linewidth=1, label=run.name,
-                               linestyle=styles[baselines % len(styles)])
+                    ax.axhline(
+                        float(y.mean()),
+                        color="0.4",
+                        linewidth=1,
+                        label=run.name,
+                        linestyle=styles[baselines % len(styles)],
+                    )
                     baselines += 1
                     continue
                 x = np.array([r.mean_context_tokens or r.context for r in points])
@@ -255,15 +300,28 @@ def write_png(runs: Sequence[RunReport], path: str | Path, title: str = "next-li
                 err = np.abs(bounds - y)
                 line = ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=run.name)
                 color = line.lines[0].get_color()
-                extra = [(xi, yi) for xi, yi, r in zip(x, y, points) if r.extrapolated]
+                extra = [
+                    (xi, yi) for xi, yi, r in zip(x, y, points, strict=False) if r.extrapolated
+                ]
                 if extra:
-                    ax.plot(*zip(*extra), linestyle="none", marker="o", markersize=9,
-                            markerfacecolor="white", markeredgecolor=color)
-            ax.set(xscale="log", xlabel="context given (mean tokens; hollow: extrapolated)",
-                   ylabel=label, ylim=(-2, 102))
+                    ax.plot(
+                        *zip(*extra, strict=False),
+                        linestyle="none",
+                        marker="o",
+                        markersize=9,
+                        markerfacecolor="white",
+                        markeredgecolor=color,
+                    )
+            ax.set(
+                xscale="log",
+                xlabel="context given (mean tokens; hollow: extrapolated)",
+                ylabel=label,
+                ylim=(-2, 102),
+            )
             ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=2))
             ax.xaxis.set_major_formatter(
-                matplotlib.ticker.FuncFormatter(lambda v, _: _tokens(int(v))))
+                matplotlib.ticker.FuncFormatter(lambda v, _: _tokens(int(v)))
+            )
             ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
             ax.grid(True, alpha=0.3)
             ax.legend(fontsize="small")

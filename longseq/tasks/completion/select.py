@@ -36,5 +36,5 @@ def eligible_lines(
         counts = [0] * len(lines)
         for begin, _, _ in identifier_spans(parse(file.text, file.language)):
             counts[bisect.bisect_right(starts, begin) - 1] += 1
-        keep = [k and c >= min_identifiers for k, c in zip(keep, counts)]
+        keep = [k and c >= min_identifiers for k, c in zip(keep, counts, strict=False)]
     return keep

@@ -240,11 +240,11 @@ def _build(
     tokenizer.save(tmp / "tokenizer")
     listed = {
         name: [{"name": d.name, "sha256": document_sha256(d)} for d in docs]
-        for name, docs in zip(SPLITS, (train, val, test))
+        for name, docs in zip(SPLITS, (train, val, test), strict=False)
     }
     (tmp / DOCUMENTS).write_text(json.dumps(listed, indent=1) + "\n")
     counts = {}
-    for name, docs in zip(SPLITS, (train, val, test)):
+    for name, docs in zip(SPLITS, (train, val, test), strict=False):
         stream = _encode(docs, tokenizer, cfg.max_tokens if name == "train" else 0)
         np.save(tmp / f"{name}.npy", stream)
         counts[name] = {"documents": len(docs), "tokens": int(stream.size)}
@@ -330,8 +330,10 @@ def _open_cache(modality: Modality, directory: Path) -> Corpus | str:
     counts_ok = isinstance(meta, dict) and all(
         isinstance(meta.get(n), dict) and isinstance(meta[n].get("tokens"), int) for n in SPLITS
     )
-    if not counts_ok or not isinstance(files, dict) or not all(
-        isinstance(v, dict) for v in files.values()
+    if (
+        not counts_ok
+        or not isinstance(files, dict)
+        or not all(isinstance(v, dict) for v in files.values())
     ):
         return f"{meta_path} is damaged (not a token cache record)"
     for name in sorted({*files, *(f"{n}.npy" for n in SPLITS), DOCUMENTS}):

@@ -88,8 +88,13 @@ def _mapped_reference(tokens: np.ndarray) -> tuple[str, int, str, int] | None:
     map (``np.load(..., mmap_mode="r")``, a split of the token cache); None for anything else."""
     mapping = getattr(tokens, "_mmap", None)
     if not (
-        isinstance(tokens, np.memmap) and isinstance(mapping, mmap.mmap) and tokens.filename
-        and tokens.mode == "r" and tokens.ndim == 1 and len(tokens) and tokens.flags.c_contiguous
+        isinstance(tokens, np.memmap)
+        and isinstance(mapping, mmap.mmap)
+        and tokens.filename
+        and tokens.mode == "r"
+        and tokens.ndim == 1
+        and len(tokens)
+        and tokens.flags.c_contiguous
     ):
         return None
     # numpy maps from the allocation-granularity boundary at or below the array's offset
@@ -127,7 +132,9 @@ class SplitWindowsDataset(Dataset[dict[str, torch.Tensor]]):
     ``j % pieces`` of item ``j // pieces``. A warm-up stage over random windows reads the
     windows of the epoch, in shorter pieces, and no other."""
 
-    def __init__(self, dataset: Dataset[dict[str, torch.Tensor]], seq_len: int, pieces: int) -> None:
+    def __init__(
+        self, dataset: Dataset[dict[str, torch.Tensor]], seq_len: int, pieces: int
+    ) -> None:
         self.dataset = dataset
         self.seq_len = seq_len
         self.pieces = pieces

@@ -27,7 +27,8 @@ def cut_into_parts(documents: Sequence[Document], cfg: LMDataConfig) -> list[Doc
     (the split then reports that there are too few documents).
     """
     fractions = [
-        f for f, given in ((cfg.val_fraction, cfg.val_path), (cfg.test_fraction, cfg.test_path))
+        f
+        for f, given in ((cfg.val_fraction, cfg.val_path), (cfg.test_fraction, cfg.test_path))
         if not given and f > 0
     ]
     n = len(documents)
@@ -48,8 +49,12 @@ def cut_into_parts(documents: Sequence[Document], cfg: LMDataConfig) -> list[Doc
         bounds = [length * i // per for i in range(per + 1)]
         parts += [
             # A part keeps its file's identity: a run that trained on one part trained on it.
-            Document(f"{document.name} (part {i + 1}/{per})", content[a:b], document.label,
-                     document.source_sha256)
-            for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))
+            Document(
+                f"{document.name} (part {i + 1}/{per})",
+                content[a:b],
+                document.label,
+                document.source_sha256,
+            )
+            for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=False))
         ]
     return parts

@@ -106,7 +106,11 @@ def associative_recall(
     first = torch.randint(0, num_keys, (n, 1), generator=generator)
     present = torch.zeros(n, num_keys, dtype=torch.bool).scatter_(1, keys, True)
     # uniform over the present keys: the argmax of i.i.d. uniform scores restricted to them
-    redraw = torch.rand(n, num_keys, generator=generator).masked_fill(~present, -1.0).argmax(1, keepdim=True)
+    redraw = (
+        torch.rand(n, num_keys, generator=generator)
+        .masked_fill(~present, -1.0)
+        .argmax(1, keepdim=True)
+    )
     query = torch.where(present.gather(1, first), first, redraw)
     seq = torch.empty(n, 2 * num_pairs + 3, dtype=torch.long)
     seq[:, 0 : 2 * num_pairs : 2] = keys
