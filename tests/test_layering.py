@@ -17,8 +17,8 @@ From the bottom up:
   task/data pairing is read from the task registry; a task is handed its own part of the
   config, never the whole run config.
 - ``training``: what builds and runs the pieces from a composed config and reads runs back:
-  ``longseq.train``, ``longseq.training``, ``longseq.runs``, ``longseq.evaluation`` and
-  ``longseq.bench``.
+  ``longseq.train``, ``longseq.training``, ``longseq.runs``, ``longseq.evaluation``,
+  ``longseq.bench`` and ``longseq.studies``.
 - ``cli``: the click commands (``longseq.cli*``) and the package's lazy facade ``longseq``
   (its ``__init__``, which re-exports names from every layer).
 
@@ -60,6 +60,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "longseq.runs",
             "longseq.evaluation",
             "longseq.bench",
+            "longseq.studies",
         ),
     ),
     ("cli", ("longseq.cli", "longseq")),

@@ -1,5 +1,6 @@
 """The ``longseq`` command: one module per command (``train``, ``generate``, ``eval``,
-``complete``, ``config``, ``plugins``, ``bench``), each parsing its options and handing off;
+``complete``, ``config``, ``plugins``, ``bench``, ``study``), each parsing its options and
+handing off;
 what they share (exit codes, the one ``error: ...`` line, ``--device``, lists, optional
 dependencies, ``--threads``) is :mod:`longseq.cli.common`.
 
@@ -61,6 +62,7 @@ from longseq.cli import config as _config  # noqa: E402
 from longseq.cli import eval as _eval  # noqa: E402
 from longseq.cli import generate as _generate  # noqa: E402
 from longseq.cli import plugins as _plugins  # noqa: E402
+from longseq.cli import study as _study  # noqa: E402
 from longseq.cli import train as _train  # noqa: E402
 
 main.add_command(_bench.bench)
@@ -69,5 +71,6 @@ main.add_command(_config.config)
 main.add_command(_eval.eval_command)
 main.add_command(_generate.generate)
 main.add_command(_plugins.plugins)
+main.add_command(_study.study)
 main.add_command(_train.train)
 # </commands>
