@@ -21,10 +21,10 @@ def study() -> None:
 def list_studies() -> None:
     """Each study's name, what it measures and where its data comes from."""
     from longseq.reporting import aligned_table
-    from longseq.studies import STUDIES
+    from longseq.studies import studies
 
     rows = [["name", "measures", "data (--data to change)"]]
-    rows += [[s.name, s.title, s.data] for s in STUDIES.values()]
+    rows += [[s.name, s.title, s.data] for s in studies().values()]
     click.echo(aligned_table(rows))
 
 

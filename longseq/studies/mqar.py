@@ -12,7 +12,7 @@ from typing import Any
 
 from longseq.studies.spec import Cell, Study, StudyContext
 
-__all__ = ["MQAR"]
+__all__ = ["STUDY"]
 
 MODELS = ("h3", "hyena", "hybrid", "transformer")
 
@@ -77,7 +77,7 @@ def _plot(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
         ax.legend()
 
 
-MQAR = Study(
+STUDY = Study(
     name="mqar",
     title="MQAR: accuracy against model width (T=256, k=16)",
     data="generated (the synthetic MQAR language)",
