@@ -19,7 +19,7 @@ MODELS = ("h3", "hyena", "hybrid", "transformer")
 # (widths, train examples, test examples, epochs, seq_len, kv pairs) per size
 _SIZES: dict[str, tuple[tuple[int, ...], int, int, int, int, int]] = {
     "tiny": ((16,), 64, 32, 1, 32, 4),
-    "full": ((32, 64, 128), 8000, 1000, 12, 256, 16),
+    "full": ((32, 64, 128), 6400, 1000, 5, 256, 16),
 }
 
 
