@@ -11,8 +11,10 @@ Every command imports torch and its other heavy dependencies only when it runs, 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import click
 
@@ -43,7 +45,39 @@ def _show_warning(
     _show_warning_default(message, category, filename, lineno, file, line)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineErrors(click.Group):
+    """The ``longseq`` group: click's usage errors (a bad option value, an unknown option, a
+    missing argument) are one ``error: ...`` line naming the command's ``--help``, like every
+    other longseq error, instead of click's usage block."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a group run bare: its help
+            click.echo(exc.format_message())
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "longseq"
+            click.echo(f"error: {one_line(exc.format_message())} (see `{where} --help`)", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"error: {one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        # standalone_mode=False returns a command's return value, or the code of a ctx.exit()
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="longseq")
 def main() -> None:
     """longseq: long-sequence models (H3, Hyena, hybrids), from config to trained run."""

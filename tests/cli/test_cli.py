@@ -154,3 +154,22 @@ def test_lightning_interrupt_exit_becomes_keyboard_interrupt() -> None:
     Interrupted.interrupted = False
     with pytest.raises(SystemExit):
         run_stage(Interrupted(), stage)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["eval", "runs/x", "--threads", "0"], "'--threads': 0 is not in the range"),
+        (["evl"], "No such command 'evl'. Did you mean 'eval'?"),
+        (["eval"], "Missing argument 'RUN_DIR'"),
+        (["eval", "runs/x", "--no-such-option"], "No such option: --no-such-option"),
+    ],
+)
+def test_click_usage_errors_are_one_line(args: list[str], expected: str) -> None:
+    line = _single_error_line(_invoke(*args))
+    assert expected in line and "--help`" in line
+
+
+def test_a_bare_group_prints_its_help() -> None:
+    result = _invoke("study")
+    assert "study [OPTIONS] COMMAND" in result.output and "Traceback" not in result.output
