@@ -162,7 +162,7 @@ def test_lightning_interrupt_exit_becomes_keyboard_interrupt() -> None:
         (["eval", "runs/x", "--threads", "0"], "'--threads': 0 is not in the range"),
         (["evl"], "No such command 'evl'. Did you mean 'eval'?"),
         (["eval"], "Missing argument 'RUN_DIR'"),
-        (["eval", "runs/x", "--no-such-option"], "No such option: --no-such-option"),
+        (["plugins", "list", "--no-such-option"], "No such option '--no-such-option'"),
     ],
 )
 def test_click_usage_errors_are_one_line(args: list[str], expected: str) -> None:
