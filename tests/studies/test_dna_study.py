@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from longseq.cli import main
 from longseq.plugins.genomics.readers import read_sequences
-from longseq.studies.dna import SIZES, STUDY, bits_by_position, write_segments
+from longseq.studies.dna import SIZES, STUDY, bits_by_position, mean_bits, write_segments
 from longseq.studies.spec import StudyContext, StudyError, model_parameters
 from tests.cli_run import error_line
 
@@ -36,12 +36,23 @@ def test_dna_tiny_writes_rows_table_and_plot(tmp_path: Path) -> None:
         assert row[f"{held}_model_minus_ngram"] == pytest.approx(gap)
         curve = row[f"{held}_bits_by_position"]
         assert [b[0] for b in curve][:3] == [0, 1, 2] and curve[-1][1] == size.seq_len
-    train, strain, genus = row["commands"]
+    train, strain, genus, shifted = row["commands"]
     assert "held_out/test.fa" in train and "modality.reverse_complement=true" in train
     assert "modality.reverse_complement=false" in strain and "held_out/genus_test.fa" in genus
+    assert f"held_out/test_shift{size.seq_len // 2}.fa" in shifted
+    assert row["test_context_gain"] == pytest.approx(row["test_bits_near"] - row["test_bits_far"])
+    assert 1.0 < row["test_bits_far"] < 5.0
     table = (out / "dna.md").read_text()
     assert f"| h3 | on | 0 | {row['width']} |" in table and "other genus bits/base" in table
     assert (out / "dna.png").stat().st_size > 1000
+
+    # measured again on the same run: the evaluations are not run again, only recorded
+    again = CliRunner().invoke(main, [*args, "--reuse", "--out", str(out), "--runs-dir", str(runs)])
+    assert again.exit_code == 0, again.output
+    assert again.output.count("measured before") == 3 and "$ longseq eval" not in again.output
+    first, second = (json.loads(line) for line in (out / "dna.jsonl").read_text().splitlines())
+    assert second["reused_run"] and second["commands"][1:] == first["commands"][1:]
+    assert second["test_bits_per_base"] == first["test_bits_per_base"]
 
 
 def test_cells_train_equal_tokens_at_matched_parameters(tmp_path: Path) -> None:
@@ -86,6 +97,13 @@ def test_write_segments_spaces_whole_windows_evenly(tmp_path: Path) -> None:
     assert path.stat().st_mtime_ns == before
     with pytest.raises(StudyError, match="too short for 4 segments of 300"):
         write_segments(str(genome), path, segments=4, length=300)
+    # shifted by half a window of 64: each segment starts 32 bases later
+    shifted = write_segments(str(genome), tmp_path / "shift.fa", 4, 127, offset=32)
+    assert [r.content for r in read_sequences(shifted)] == [
+        sequence[s + 32 : s + 159] for s in (61, 311, 561, 811)
+    ]
+    with pytest.raises(StudyError, match="no room to shift"):
+        write_segments(str(genome), tmp_path / "far.fa", 4, 127, offset=100)
 
 
 def test_bits_by_position_bins(tmp_path: Path) -> None:
@@ -97,6 +115,8 @@ def test_bits_by_position_bins(tmp_path: Path) -> None:
     assert [(a, b) for a, b, _ in bins] == [(0, 1), (1, 2), (2, 4), (4, 8), (8, 12), (12, 16)]
     # count-weighted: positions 2 (count 1, 1.98 bits) and 3 (count 2, 1.97 bits)
     assert bins[2][2] == pytest.approx((1.98 + 2 * 1.97) / 3)
+    assert mean_bits(curve, 2, 4) == pytest.approx(bins[2][2])
+    assert mean_bits(curve, 40, 50) != mean_bits(curve, 40, 50)  # no position there: nan
 
 
 def test_missing_training_data_is_one_line(tmp_path: Path) -> None:
