@@ -359,16 +359,24 @@ def _measure(ctx: StudyContext, cell: Cell, run_dir: Path) -> dict[str, Any]:
 
 
 def _curves(ax: Any, rows: Sequence[Mapping[str, Any]], prefix: str, title: str) -> None:
+    values = []
     for row in rows:
         points = row[f"{prefix}_bits_by_position"]
-        xs = [math.sqrt(max(first, 1) * max(end - 1, 1)) for first, end, _ in points]
+        # positions 1-based on the log axis: bin [first, end) at the geometric mean of its ends
+        xs = [math.sqrt((first + 1) * end) for first, end, _ in points]
+        values += [b for _, _, b in points]
         label = f"{row['model']} (rc {row['rc']})"
         ax.plot(xs, [b for _, _, b in points], marker="o", markersize=3, label=label)
     best = min(r[f"{prefix}_ngram_best_bits"] for r in rows)
     order = next(r[f"{prefix}_ngram_order"] for r in rows if r[f"{prefix}_ngram_best_bits"] == best)
-    ax.axhline(best, color="black", linestyle="--", label=f"order-{order} Markov (KN)")
+    markov = f"order-{order} Markov (KN): {best:.3f}"
+    if min(values) - 0.1 <= best <= max(values) + 0.1:
+        ax.axhline(best, color="black", linestyle="--", label=markov)
+    else:
+        # far off the curves: written, not drawn, so that the curves stay readable
+        ax.text(0.02, 0.03, f"{markov} bits/base (off this scale)", transform=ax.transAxes)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("position in the window (bases of context)")
+    ax.set_xlabel("position in the window (1-based; bins of doubling width)")
     ax.set_ylabel("bits per base")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
