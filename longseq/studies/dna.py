@@ -396,8 +396,8 @@ STUDY = Study(
     name="dna",
     title="DNA: bits per base on a held-out bacterial genome vs the order-k Markov baseline",
     data=(
-        "ragout-examples: train=H. pylori ELS37, G27, Gambia94_24, val=SJM180, test=Puno120 "
-        "(tiny: shipped lambda / NC_005816 / E. coli 536)"
+        "ragout-examples: train=H. pylori ELS37, G27, Gambia94_24, val=SJM180, test=Puno120, "
+        "genus_val/genus_test=E. coli DH1/MG1655 (tiny: shipped lambda / NC_005816 / E. coli 536)"
     ),
     cells=_cells,
     measure=_measure,
