@@ -35,7 +35,7 @@ RATE = 8000
 # per size: (transformer width, layers, seq_len, batch, steps, prompt s, generated s)
 _SIZES: dict[str, tuple[int, int, int, int, int, float, float]] = {
     "tiny": (32, 2, 128, 4, 3, 0.05, 0.025),
-    "full": (128, 2, 1024, 8, 240, 0.25, 1.0),
+    "full": (128, 2, 1024, 8, 960, 0.25, 1.0),
 }
 
 

@@ -32,7 +32,7 @@ KJV_RANGE = "gen1:1-rev22:21"
 # per size: (transformer width, layers, seq_len, batch, steps, val fraction, test fraction)
 _SIZES: dict[str, tuple[int, int, int, int, int, float, float]] = {
     "tiny": (32, 2, 64, 4, 3, 0.1, 0.1),
-    "full": (128, 4, 512, 8, 200, 0.02, 0.03),
+    "full": (128, 4, 512, 8, 800, 0.02, 0.03),
 }
 
 
