@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from longseq.studies.spec import Cell, Study, StudyContext, matched_width, model_parameters
 
 __all__ = ["STUDY"]
@@ -38,14 +40,26 @@ class _Size:
     samples: int
     max_line_tokens: int
     vocab_size: int  # BPE fitted on the training files
+    h3_contexts: tuple[int, ...] = ()  # more contexts for pure H3 (no attention: linear prefill)
+    curve_windows: int = 4  # held-out windows of the loss-by-position curve
 
 
 _SIZES: dict[str, _Size] = {
     # the Python stdlib's json package (5 files): CI has it
-    "tiny": _Size("pkg://json", 16, 128, 2, 2, 0.2, (64, 256), 3, 12, 300),
-    # Go's net/http (89 files, 1.45 MB) from golang-1.19-src
+    "tiny": _Size("pkg://json", 16, 128, 2, 2, 0.2, (64, 256), 3, 12, 300, (512,)),
+    # Go's net/ tree (334 files, 3.2 MB) from golang-1.19-src
     "full": _Size(
-        "/usr/share/go-1.19/src/net/http", 128, 2048, 4, 150, 0.1, (1024, 4096, 16384), 40, 64, 1024
+        "/usr/share/go-1.19/src/net",
+        128,
+        2048,
+        4,
+        400,
+        0.1,
+        (1024, 4096, 16384),
+        100,
+        64,
+        1024,
+        (65536,),
     ),
 }
 
@@ -132,6 +146,55 @@ def _scores(prefix: str, results: Sequence[Mapping[str, Any]]) -> dict[str, Any]
     return out
 
 
+def _contexts(size: _Size, cell: Cell) -> tuple[int, ...]:
+    """The context lengths ``complete`` scores the cell's run at: the hybrid's attention layer
+    makes a long prefill quadratic (16x the 16K cost at 64K), pure H3's is not."""
+    return size.contexts + (size.h3_contexts if cell.key["model"] == "h3" else ())
+
+
+def _loss_by_position(ctx: StudyContext, size: _Size, cell: Cell, run_dir: Path) -> dict[str, Any]:
+    """Held-out loss by position in windows as long as the run takes (the longest context it is
+    scored at; the Transformer's learned positions end at its training length), averaged over
+    the bins between 0, the context lengths and the training length: whether the tokens past
+    the training length still lower the loss."""
+    longest = max(_contexts(size, cell))
+    if cell.key["model"] == "transformer":
+        longest = size.seq_len
+    elif cell.key["model"] == "hybrid":
+        longest = min(longest, size.contexts[-1])
+    curve = run_dir / "context_curve.csv"
+    ctx.longseq(
+        "eval",
+        run_dir,
+        f"data.seq_len={longest}",
+        "--batch-size",
+        "1",
+        "--max-batches",
+        str(size.curve_windows),
+        "--device",
+        "cpu",
+        "--context-curve",
+        curve,
+        "--curve-buckets",
+        "16",
+    )
+    loss = np.zeros(longest)
+    count = np.zeros(longest)
+    for line in curve.read_text().splitlines()[1:]:
+        position, value, _, n = line.split(",")
+        loss[int(position)], count[int(position)] = float(value), float(n)
+    marks = {0, size.seq_len, *_contexts(size, cell), longest}
+    edges = sorted(m for m in marks if m <= longest)
+    bins: list[dict[str, Any]] = []
+    parts = []
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        mean = float((loss[lo:hi] * count[lo:hi]).sum() / max(count[lo:hi].sum(), 1.0))
+        bins.append({"from": lo, "to": hi, "loss": round(mean, 4)})
+        parts.append(f"{_label(lo)}-{_label(hi)}: {mean:.2f}")
+    text = " · ".join(parts)
+    return {"loss_by_position": bins, "loss_by_position_text": text, "curve_length": longest}
+
+
 def _measure(ctx: StudyContext, cell: Cell, run_dir: Path) -> dict[str, Any]:
     size = _SIZES[ctx.size]
     report = run_dir / "complete.json"
@@ -139,7 +202,7 @@ def _measure(ctx: StudyContext, cell: Cell, run_dir: Path) -> dict[str, Any]:
         "complete",
         run_dir,
         "--contexts",
-        ",".join(map(str, size.contexts)),
+        ",".join(map(str, _contexts(size, cell))),
         "--samples",
         str(size.samples),
         "--seed",
@@ -154,6 +217,7 @@ def _measure(ctx: StudyContext, cell: Cell, run_dir: Path) -> dict[str, Any]:
     )
     data = json.loads(report.read_text())
     row: dict[str, Any] = {
+        **_loss_by_position(ctx, size, cell, run_dir),
         "contexts": list(data["contexts"]),
         "cuts": len(data["cuts"]),
         "held_out_files": len(data["files"]),
@@ -174,7 +238,8 @@ def _measure(ctx: StudyContext, cell: Cell, run_dir: Path) -> dict[str, Any]:
 
 def _columns() -> list[tuple[str, str, str]]:
     # the table's context columns are slots (the 1st, 2nd, 3rd context of the row's size)
-    slots = range(len(_SIZES["full"].contexts))
+    full = _SIZES["full"]
+    slots = range(len(full.contexts) + len(full.h3_contexts))
     cols: list[tuple[str, str, str]] = [
         ("model", "model", ""),
         ("width", "width", "d"),
@@ -189,6 +254,7 @@ def _columns() -> list[tuple[str, str, str]]:
     cols += [
         ("cuts", "cuts", "d"),
         ("test loss (nats/token)", "train_test_loss", ".3f"),
+        ("held-out loss by position (nats/token)", "loss_by_position_text", ""),
         ("complete s", "complete_s", ".0f"),
     ]
     return cols
@@ -261,7 +327,7 @@ def _plot(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
 STUDY = Study(
     name="code",
     title="Code: next-line completion in held-out files at 1K / 4K / 16K context",
-    data="repo: golang-1.19-src /usr/share/go-1.19/src/net/http (full); pkg://json (tiny)",
+    data="repo: golang-1.19-src /usr/share/go-1.19/src/net (full); pkg://json (tiny)",
     cells=_cells,
     measure=_measure_row,
     columns=_columns(),
