@@ -54,6 +54,15 @@ def test_code_tiny_writes_rows_table_and_plot(tmp_path: Path) -> None:
     # 256 > 128 trained tokens: H3 extrapolates (marked), the Transformer's positions end
     assert h3["complete_256_extrapolated"] == 3 and h3["complete_256_id_text"].endswith("*")
     assert h3["complete_512_extrapolated"] == 3 and "complete_512_id" not in transformer
+    # held-out loss by position, in bins up to the longest context each model takes
+    assert [(b["from"], b["to"]) for b in h3["loss_by_position"]] == [
+        (0, 64),
+        (64, 128),
+        (128, 256),
+        (256, 512),
+    ]
+    assert [b["to"] for b in transformer["loss_by_position"]] == [64, 128]
+    assert all(b["loss"] > 0 for b in h3["loss_by_position"])
     assert transformer["complete_256_id"] is None and transformer["complete_256_id_text"] == "n/a"
     table = (out / "code.md").read_text()
     assert "| h3 | 16 | 0 | 64,256,512 (128) |" in table and "n/a" in table
