@@ -250,7 +250,6 @@ def _eval(ctx: StudyContext, run_dir: Path, args: Sequence[str], outputs: Sequen
     very arguments on this run (a run measured again with ``--reuse``): then the command is
     only recorded."""
     import json
-    import shlex
 
     argv = ["eval", str(run_dir), *args]
     stamp = outputs[0].with_name(f"{outputs[0].stem}.command.json")
@@ -259,9 +258,7 @@ def _eval(ctx: StudyContext, run_dir: Path, args: Sequence[str], outputs: Sequen
         and json.loads(stamp.read_text()) == argv
         and all(map(Path.is_file, outputs))
     ):
-        threads = ["--threads", str(ctx.threads)] if ctx.threads is not None else []
-        shown = ["longseq", "eval", *threads, *argv[1:]]
-        ctx.commands.append(" ".join(shlex.quote(a) for a in shown))
+        ctx.commands.append(ctx.shown(*argv))
         ctx.echo(f"  (measured before: {stamp})")
         return
     ctx.longseq(*argv)

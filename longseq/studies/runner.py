@@ -99,7 +99,7 @@ def _run_cell(study: Study, ctx: StudyContext, cell: Cell, reuse: bool) -> dict[
         and json.loads(marker.read_text()) == train_args
     )
     if reused:
-        ctx.commands.append("longseq " + " ".join(train_args))
+        ctx.commands.append(ctx.shown(*train_args))
         train_s = float(json.loads((run_dir / "metrics.json").read_text())["wall_clock_s"])
     else:
         if run_dir.exists():

@@ -85,15 +85,26 @@ class StudyContext:
                 )
         return value
 
-    def longseq(self, *args: str | Path, record: bool = True) -> str:
-        """Run ``longseq ARGS`` (this interpreter's), return its stdout; the command line goes
-        into :attr:`commands` (the row's record of how each number was made). A failure is a
-        :class:`StudyError` with the command's own error line."""
+    def argv(self, *args: str | Path) -> list[str]:
+        """The command line ``longseq ARGS`` runs: with ``--threads`` after the command name
+        for the commands that take it, when the study was given threads."""
         argv = ["longseq", *map(str, args)]
         threaded = ("train", "eval", "complete", "generate")
         if self.threads is not None and args and args[0] in threaded:
             argv[2:2] = ["--threads", str(self.threads)]
-        shown = " ".join(_quote(a) for a in argv)
+        return argv
+
+    def shown(self, *args: str | Path) -> str:
+        """:meth:`argv` as one shell line, each argument quoted where the shell needs it (a
+        Hydra override that quotes a glob keeps its quotes), to paste as it stands."""
+        return " ".join(_quote(a) for a in self.argv(*args))
+
+    def longseq(self, *args: str | Path, record: bool = True) -> str:
+        """Run ``longseq ARGS`` (this interpreter's), return its stdout; the command line goes
+        into :attr:`commands` (the row's record of how each number was made). A failure is a
+        :class:`StudyError` with the command's own error line."""
+        argv = self.argv(*args)
+        shown = self.shown(*args)
         if record:
             self.commands.append(shown)
         self.echo(f"$ {shown}")

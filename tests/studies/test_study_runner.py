@@ -44,7 +44,24 @@ def test_mqar_tiny_writes_rows_table_and_plot(tmp_path: Path) -> None:
     assert len((out / "mqar.jsonl").read_text().splitlines()) == 3
     latest = read_rows(out / "mqar.jsonl", "tiny")
     assert len(latest) == 2 and any(r["reused_run"] for r in latest)
+    reused = next(r for r in latest if r["reused_run"])
+    # a reused run records the very command that trained it, pasteable as it stands
+    assert reused["commands"] == [r for r in rows if r["model"] == "h3"][0]["commands"][:1]
     assert _run("study", "table", "mqar", "--size", "tiny", "--out", str(out)).exit_code == 0
+
+
+def test_recorded_commands_quote_what_the_shell_would_split(tmp_path: Path) -> None:
+    import shlex
+
+    from longseq.studies.spec import StudyContext
+
+    ctx = StudyContext(
+        study="dna", size="tiny", seed=0, out_dir=tmp_path, runs_dir=tmp_path, threads=2
+    )
+    override = "data.path='/data/refs/[EG]*.fasta.gz'"  # Hydra's quotes around a glob
+    shown = ctx.shown("train", "--run-dir", "runs/x", override)
+    assert shown.startswith("longseq train --threads 2 --run-dir runs/x ")
+    assert shlex.split(shown)[1:] == ["train", "--threads", "2", "--run-dir", "runs/x", override]
 
 
 def test_bad_study_input_is_one_line(tmp_path: Path) -> None:
