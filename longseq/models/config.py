@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from longseq.models.host_memory import MAX_HOST_MMAP_MIB
+
 MIXERS = ("h3", "s4d", "hyena", "attention")
 
 
@@ -65,6 +67,11 @@ class LongContextConfig:
       (activation checkpointing) instead of keeping its activations; 0 turns it off.
     - ``mlp_chunk``: under checkpointing, the position-wise MLP runs on slices of this many
       positions, so its 4x-wide hidden activations never exist for the whole sequence at once.
+    - ``host_mmap_mib``: on CPU under state passing or checkpointing (Linux, glibc), host
+      allocations of at least this many MiB get their own mmap, returned to the operating
+      system when freed; smaller ones come from malloc's heap and are reused. Larger is faster
+      (reused pages need no zeroing by the kernel) and holds more memory; at most 32 (glibc's
+      ceiling); 0 leaves the threshold as it is (glibc's moving default unless set before).
     """
 
     state_passing_from: int = 32768
@@ -73,6 +80,7 @@ class LongContextConfig:
     segment: int = 65536
     checkpoint_from: int = 32768
     mlp_chunk: int = 16384
+    host_mmap_mib: int = 32
 
     def uses_state_passing(self, length: int) -> bool:
         """Whether H3 / S4D layers run a sequence of ``length`` by state passing."""
@@ -158,6 +166,11 @@ class ModelConfig:
         for key in ("chunk", "segment", "mlp_chunk"):
             if getattr(lc, key) < 1:
                 raise ValueError(f"model.long_context.{key}={getattr(lc, key)} must be >= 1")
+        if not 0 <= lc.host_mmap_mib <= MAX_HOST_MMAP_MIB:
+            raise ValueError(
+                f"model.long_context.host_mmap_mib={lc.host_mmap_mib} is not in "
+                f"0..{MAX_HOST_MMAP_MIB} (0: glibc's default)"
+            )
         if lc.intra not in STATE_PASSING_INTRA:
             raise ValueError(
                 f"model.long_context.intra={lc.intra!r} is not one of "
