@@ -21,8 +21,8 @@ from longseq.studies.spec import (
     Study,
     StudyContext,
     StudyError,
-    matched_width,
-    model_parameters,
+    bits_bar_plot,
+    equal_parameter_cells,
 )
 
 __all__ = ["STUDY"]
@@ -75,24 +75,13 @@ def _cells(ctx: StudyContext) -> list[Cell]:
         "trainer.val_check_interval=null",
         "trainer.check_val_every_n_epoch=null",
     )
-    reference = [*common, "model=transformer", f"model.d_model={width}"]
-    target = model_parameters(reference)
-    cells = []
-    for model in MODELS:
-        base = [*common, f"model={model}"]
-        if model == "transformer":
-            overrides = (
-                *base,
-                f"model.d_model={width}",
-                f"model.max_position_embeddings={seq_len}",
-            )
-            d_model = width
-        else:
-            d_model = matched_width(base, target, widths=range(16, 4 * width + 1, 8))
-            overrides = (*base, f"model.d_model={d_model}")
-        key = {"model": model, "width": d_model}
-        cells.append(Cell(key, overrides, train_tokens=steps * batch * seq_len))
-    return cells
+    return equal_parameter_cells(
+        common,
+        MODELS,
+        width,
+        train_tokens=steps * batch * seq_len,
+        reference_extra=(f"model.max_position_embeddings={seq_len}",),
+    )
 
 
 def _measure(ctx: StudyContext, cell: Cell, run_dir: Path) -> dict[str, Any]:
@@ -172,22 +161,8 @@ def _spectrograms(real: Any, generated: Any, prompt_s: float, clip: str, path: P
 
 
 def _plot(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
-    from longseq.reporting import png
-
-    mine = [r for model in MODELS for r in rows if r["model"] == model]
     title = "Speech, 8-bit mu-law: held-out bits per sample at equal params and samples"
-    with png(path, title=title) as (_, ax):
-        names = [f"{r['model']}\nseed {r['seed']}" for r in mine]
-        ax.bar(names, [r["bits_per_sample"] for r in mine], color="tab:blue", label="model")
-        if mine:
-            ngram = min(r["ngram_bits_per_sample"] for r in mine)
-            unigram = min(r["unigram_bits_per_sample"] for r in mine)
-            order = mine[0]["ngram_order"]
-            ax.axhline(ngram, color="tab:red", ls="--", label=f"Kneser-Ney {order}-gram")
-            ax.axhline(unigram, color="gray", ls=":", label="unigram")
-        ax.set_ylabel("bits per sample (test clips)")
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend()
+    bits_bar_plot(rows, MODELS, path, title, unit="sample", ylabel="bits per sample (test clips)")
 
 
 STUDY = Study(

@@ -23,6 +23,8 @@ __all__ = [
     "Study",
     "StudyContext",
     "StudyError",
+    "bits_bar_plot",
+    "equal_parameter_cells",
     "matched_width",
     "model_parameters",
 ]
@@ -199,3 +201,55 @@ def matched_width(
         tried = f"{widths[0]}..{widths[-1]}" if widths else "(none given)"
         raise StudyError(f"no model.d_model in {tried} fits {' '.join(overrides)}")
     return best[1]
+
+
+def equal_parameter_cells(
+    common: Sequence[str],
+    models: Sequence[str],
+    width: int,
+    train_tokens: int,
+    reference: str = "transformer",
+    reference_extra: Sequence[str] = (),
+) -> list[Cell]:
+    """One cell per kind in ``models`` at equal non-embedding parameters: ``reference`` at
+    ``width`` (plus ``reference_extra``, e.g. its learned positions), every other kind at the
+    width of 16..4x``width`` (steps of 8) closest to the reference's parameter count."""
+    target = model_parameters([*common, f"model={reference}", f"model.d_model={width}"])
+    cells = []
+    for model in models:
+        base = (*common, f"model={model}")
+        if model == reference:
+            d_model = width
+            overrides = (*base, f"model.d_model={width}", *reference_extra)
+        else:
+            d_model = matched_width(base, target, widths=range(16, 4 * width + 1, 8))
+            overrides = (*base, f"model.d_model={d_model}")
+        cells.append(Cell({"model": model, "width": d_model}, overrides, train_tokens))
+    return cells
+
+
+def bits_bar_plot(
+    rows: Sequence[Mapping[str, Any]],
+    models: Sequence[str],
+    path: Path,
+    title: str,
+    unit: str,
+    ylabel: str,
+) -> None:
+    """A bar per run (``models`` in order) of its held-out ``bits_per_<unit>``, with the best
+    n-gram (``ngram_bits_per_<unit>``, its order) and the unigram as lines across."""
+    from longseq.reporting import png
+
+    mine = [r for model in models for r in rows if r["model"] == model]
+    with png(path, title=title) as (_, ax):
+        names = [f"{r['model']}\nseed {r['seed']}" for r in mine]
+        ax.bar(names, [r[f"bits_per_{unit}"] for r in mine], color="tab:blue", label="model")
+        if mine:
+            ngram = min(r[f"ngram_bits_per_{unit}"] for r in mine)
+            unigram = min(r[f"unigram_bits_per_{unit}"] for r in mine)
+            order = mine[0]["ngram_order"]
+            ax.axhline(ngram, color="tab:red", ls="--", label=f"Kneser-Ney {order}-gram")
+            ax.axhline(unigram, color="gray", ls=":", label="unigram")
+        ax.set_ylabel(ylabel)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend()
