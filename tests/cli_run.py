@@ -15,6 +15,30 @@ from click.testing import CliRunner, Result
 
 CLI = "from longseq.cli import main; main()"
 
+# Variables a launcher (torchrun, srun, Lightning) sets. An in-process SLURM/torchrun test can
+# leave one behind (MASTER_ADDR=node07, say), and DDP in a subprocess would rendezvous there and
+# hang.
+LAUNCH_VARS = (
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "LOCAL_WORLD_SIZE",
+    "GROUP_RANK",
+    "NODE_RANK",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "TORCHELASTIC_RUN_ID",
+    "LONGSEQ_RUN_DIR",
+)
+
+
+def launch_free_env() -> dict[str, str]:
+    """This process's environment without launcher or SLURM variables, one torch thread."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in LAUNCH_VARS and not k.startswith("SLURM_")
+    }
+    return {**env, "OMP_NUM_THREADS": "1"}
+
 
 def train_in_subprocess(tmp_path: Path, overrides: list[str]) -> tuple[Path, dict[str, Any]]:
     """Train into ``tmp_path/run`` with a private token cache; return (run_dir, metrics.json)."""

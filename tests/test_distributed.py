@@ -29,7 +29,7 @@ from safetensors.torch import load_file
 import longseq
 from longseq.cli import main
 from longseq.train import ConfigError, compose, to_train_config, train
-from tests.cli_run import error_line
+from tests.cli_run import LAUNCH_VARS, error_line, launch_free_env
 
 BASE = [
     "trainer.enable_progress_bar=false",
@@ -42,27 +42,6 @@ BASE = [
     "trainer.max_epochs=2",
 ]
 PER_PROCESS = [*BASE, "data.batch_size=16"]  # 2 processes: 2 steps per epoch, 4 in all
-
-# Variables a launcher sets; the test's own environment must not leak them into the runs.
-_LAUNCH_VARS = (
-    "RANK",
-    "LOCAL_RANK",
-    "WORLD_SIZE",
-    "LOCAL_WORLD_SIZE",
-    "GROUP_RANK",
-    "NODE_RANK",
-    "MASTER_ADDR",
-    "MASTER_PORT",
-    "TORCHELASTIC_RUN_ID",
-    "LONGSEQ_RUN_DIR",
-)
-
-
-def _env() -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in _LAUNCH_VARS and not k.startswith("SLURM_")
-    }
-    return {**env, "OMP_NUM_THREADS": "1"}
 
 
 def _exe(name: str) -> str:
@@ -153,7 +132,7 @@ def _launch_two_nodes(run: Path, where: Path, timeout: float) -> list[tuple[int 
                             "trainer.strategy=ddp",
                         ],
                         cwd=cwd,
-                        env=_env(),
+                        env=launch_free_env(),
                         stdout=out,
                         stderr=err,
                         start_new_session=True,
@@ -239,7 +218,7 @@ def test_fsdp2_in_two_cpu_processes(tmp_path: Path, one_process) -> None:
             "trainer.strategy=fsdp2",
         ],
         cwd=tmp_path,
-        env=_env(),
+        env=launch_free_env(),
         capture_output=True,
         text=True,
         timeout=240,
@@ -296,7 +275,7 @@ def test_trainer_settings_lightning_rejects_are_one_line(
         assert line == "error: trainer: No supported gpu backend found!"
         assert not run.exists()  # refused before anything is written
     # torchrun's world size (here 3) must be trainer.devices x trainer.num_nodes
-    for name in _LAUNCH_VARS:  # set, then delete: restored as absent afterwards
+    for name in LAUNCH_VARS:  # set, then delete: restored as absent afterwards
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     for name, value in {
@@ -369,7 +348,7 @@ SLURM = {
 def slurm_task(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-    for name in _LAUNCH_VARS:  # Lightning sets MASTER_ADDR/PORT: monkeypatch removes them after
+    for name in LAUNCH_VARS:  # Lightning sets MASTER_ADDR/PORT: monkeypatch removes them after
         # (set first: delenv of an absent variable records nothing, so what Lightning sets
         # during the test would leak into later tests that launch DDP)
         monkeypatch.setenv(name, "")

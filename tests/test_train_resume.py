@@ -255,22 +255,9 @@ def cli() -> Iterator[Cli]:
     included), so a failing test leaves no training running."""
     exe = shutil.which("longseq", path=str(Path(sys.executable).parent)) or shutil.which("longseq")
     assert exe is not None, "the longseq console script is not installed"
-    # No launcher variable may leak in from this process (an in-process SLURM/torchrun test
-    # leaves MASTER_ADDR=node07 behind, say): DDP would rendezvous there and hang.
-    launcher = (
-        "RANK",
-        "LOCAL_RANK",
-        "WORLD_SIZE",
-        "LOCAL_WORLD_SIZE",
-        "GROUP_RANK",
-        "NODE_RANK",
-        "MASTER_ADDR",
-        "MASTER_PORT",
-        "TORCHELASTIC_RUN_ID",
-        "LONGSEQ_RUN_DIR",
-    )
-    env = {k: v for k, v in os.environ.items() if k not in launcher and not k.startswith("SLURM_")}
-    env["OMP_NUM_THREADS"] = "1"
+    from tests.cli_run import launch_free_env
+
+    env = launch_free_env()  # no launcher variable leaks in from this process
     started: list[subprocess.Popen[str]] = []
 
     def start(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
