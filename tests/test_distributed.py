@@ -177,11 +177,8 @@ def test_two_nodes_simulated_with_torchrun(tmp_path: Path, one_process) -> None:
         if attempt == 2:
             pytest.fail(f"torchrun launch failed twice: {tails}")
         warnings.warn(f"torchrun launch failed; retried: {tails}", stacklevel=1)
-    procs = [code for code, _, _ in nodes]
-    outputs = [(out, err) for _, out, err in nodes]
-    for code, (_, err) in zip(procs, outputs, strict=True):
-        assert code == 0, err[-3000:]
-    (out0, err0), (out1, err1) = outputs
+    assert [code for code, _, _ in nodes] == [0, 0]
+    (_, out0, err0), (_, out1, err1) = nodes
     assert "GLOBAL_RANK: 0, MEMBER: 1/2" in err0 and "GLOBAL_RANK: 1, MEMBER: 2/2" in err1
     # rank 0 reports and writes; rank 1 neither
     assert out0.count(f"run dir: {run}") == 2 and out0.count("test accuracy:") == 1

@@ -32,7 +32,7 @@ import sys
 
 _M_MMAP_THRESHOLD = -3
 MAX_HOST_MMAP_MIB = 32  # glibc's ceiling for M_MMAP_THRESHOLD on 64-bit (HEAP_MAX_SIZE / 2)
-_set: list[int] = []  # the threshold this process set last, in MiB (none yet: empty)
+_current_mib = 0  # the threshold this process set last (0: none yet)
 
 
 def bound_host_memory(mib: int = MAX_HOST_MMAP_MIB) -> bool:
@@ -44,7 +44,8 @@ def bound_host_memory(mib: int = MAX_HOST_MMAP_MIB) -> bool:
         return False
     if not 0 < mib <= MAX_HOST_MMAP_MIB:
         raise ValueError(f"host_mmap_mib={mib} is not in 0..{MAX_HOST_MMAP_MIB}")
-    if _set and _set[-1] == mib:
+    global _current_mib
+    if mib == _current_mib:
         return True
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
@@ -53,5 +54,5 @@ def bound_host_memory(mib: int = MAX_HOST_MMAP_MIB) -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     if not mallopt(_M_MMAP_THRESHOLD, mib << 20):
         return False
-    _set[:] = [mib]
+    _current_mib = mib
     return True

@@ -204,23 +204,22 @@ def matched_width(
 
 
 def equal_parameter_cells(
-    common: Sequence[str],
-    models: Sequence[str],
-    width: int,
-    train_tokens: int,
-    reference: str = "transformer",
-    reference_extra: Sequence[str] = (),
+    common: Sequence[str], models: Sequence[str], width: int, seq_len: int, train_tokens: int
 ) -> list[Cell]:
-    """One cell per kind in ``models`` at equal non-embedding parameters: ``reference`` at
-    ``width`` (plus ``reference_extra``, e.g. its learned positions), every other kind at the
-    width of 16..4x``width`` (steps of 8) closest to the reference's parameter count."""
-    target = model_parameters([*common, f"model={reference}", f"model.d_model={width}"])
+    """One cell per kind in ``models`` at equal non-embedding parameters: the Transformer at
+    ``width`` with learned positions for ``seq_len`` tokens, every other kind at the width of
+    16..4x``width`` (steps of 8) closest to the Transformer's parameter count."""
+    target = model_parameters([*common, "model=transformer", f"model.d_model={width}"])
     cells = []
     for model in models:
         base = (*common, f"model={model}")
-        if model == reference:
+        if model == "transformer":
             d_model = width
-            overrides = (*base, f"model.d_model={width}", *reference_extra)
+            overrides = (
+                *base,
+                f"model.d_model={width}",
+                f"model.max_position_embeddings={seq_len}",
+            )
         else:
             d_model = matched_width(base, target, widths=range(16, 4 * width + 1, 8))
             overrides = (*base, f"model.d_model={d_model}")

@@ -91,13 +91,7 @@ def _cells(ctx: StudyContext) -> list[Cell]:
         "trainer.val_check_interval=null",
         "trainer.check_val_every_n_epoch=null",
     )
-    return equal_parameter_cells(
-        common,
-        MODELS,
-        width,
-        train_tokens=steps * batch * seq_len,
-        reference_extra=(f"model.max_position_embeddings={seq_len}",),
-    )
+    return equal_parameter_cells(common, MODELS, width, seq_len, steps * batch * seq_len)
 
 
 def _measure(ctx: StudyContext, cell: Cell, run_dir: Path) -> dict[str, Any]:
