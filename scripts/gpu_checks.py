@@ -18,7 +18,9 @@ keeps what it wrote; the next step still runs while time is left):
 5. ``longseq bench generate`` at batch 8, CUDA graphs on and off (d_model 1024, 12 layers).
 6. ``longseq bench train`` (d_model 1024, 12 layers, batch 2, L 1K..16K, bf16 autocast).
 7. ``longseq bench memory`` (H3 d_model 64 x 2, long-context path vs full, 16K..1M, peak
-   allocated memory and time per token).
+   allocated memory and time per token); then the long path at 64K and 1M with
+   ``LONGSEQ_KERNEL_BACKEND=reference`` (cuFFT in the chunks and a Python loop for the carried
+   states instead of the fused kernel and the Triton scan).
 
 ``--quick --device cpu`` runs the same steps at tiny sizes on a CPU (the script's own check).
 ``OUT_DIR/summary.md`` lists each step's exit status and time and is printed at the end.
@@ -218,6 +220,31 @@ def _steps(
                 str(out / "memory.png"),
             ],
             120,
+        )
+    )
+    # the long path again with the torch reference inside (cuFFT in chunks, the carried states
+    # by a Python loop): the Triton chunk conv + scan against it, same machine, same run
+    steps.append(
+        (
+            "bench_memory_reference",
+            [
+                "env",
+                "LONGSEQ_KERNEL_BACKEND=reference",
+                *cli,
+                "bench",
+                "memory",
+                "--modes",
+                "long",
+                "--lengths",
+                "4096,16384" if quick else "65536,1048576",
+                "--device",
+                device,
+                "--budget",
+                "60",
+                "--json",
+                str(out / "memory_reference.json"),
+            ],
+            90,
         )
     )
     return steps

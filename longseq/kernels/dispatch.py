@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
 import torch
 
@@ -120,3 +122,21 @@ def _warn_once(op: str, reason: str) -> None:
         KernelFallbackWarning,
         stacklevel=3,
     )
+
+
+T = TypeVar("T")
+
+
+def triton_or_reference(
+    op: str, triton_call: Callable[[], T], reference_call: Callable[[], T]
+) -> T:
+    """The Triton kernel's result, or the reference's (with one warning) when its launch fails:
+    out of resources, a compile or driver error never crashes a run mid-way (unless
+    LONGSEQ_KERNEL_BACKEND=triton asked for the kernel)."""
+    try:
+        return triton_call()
+    except Exception as exc:
+        if not fallback_allowed():
+            raise
+        launch_failed(op, exc)
+    return reference_call()

@@ -24,6 +24,7 @@ from longseq.kernels.fftconv.aot import (  # noqa: E402
     DTYPES,
     OPS,
     KernelPlan,
+    compile_carried_states,
     compile_plan,
     dispatch_plans,
 )
@@ -69,3 +70,14 @@ def test_fp32_beyond_its_limit_is_routed_to_the_reference() -> None:
     assert reason is not None and "float32" in reason and "shared memory" in reason
     for dtype in (torch.float16, torch.bfloat16):
         assert triton_unsupported(torch.empty(1, 1, FUSED_MAX_LEN, dtype=dtype)) is None
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_carried_states_scan_compiles_without_spills(direction: str, arch: int) -> None:
+    """The state-passing scan (a loop over chunks with the state in registers) compiles for the
+    GPU, in no shared memory to speak of and without spilling its state to local memory."""
+    row = compile_carried_states(direction, arch)
+    assert row["fits"], row
+    assert row["spill_bytes"] in (0, None), row
+    assert row["registers"] is None or row["registers"] <= 64, row

@@ -1,4 +1,5 @@
-"""Checks of the fused Triton FFT conv against the reference (forward and every gradient).
+"""Checks of the Triton kernels against their references (forward and every gradient): the fused
+FFT conv, the carried-states scan and state passing routed through both.
 
 Shared by test_fftconv_triton.py. Triton's interpreter must be chosen before triton itself is
 imported (torch and lightning import triton early), so on a CPU-only machine the test module runs
@@ -179,6 +180,120 @@ def check_rejects() -> None:
     _expect_value_error(lambda: tk.fftconv_h3_triton(x, x, x, bad_K, D, 2), "head_dim")
 
 
+def _forced_triton() -> contextlib.AbstractContextManager[None]:
+    """LONGSEQ_KERNEL_BACKEND=triton for the duration (restored after)."""
+
+    @contextlib.contextmanager
+    def forced() -> Iterator[None]:
+        saved = os.environ.get("LONGSEQ_KERNEL_BACKEND")
+        os.environ["LONGSEQ_KERNEL_BACKEND"] = "triton"
+        try:
+            yield
+        finally:
+            if saved is None:
+                del os.environ["LONGSEQ_KERNEL_BACKEND"]
+            else:
+                os.environ["LONGSEQ_KERNEL_BACKEND"] = saved
+
+    return forced()
+
+
+def _complex(g: torch.Generator, *shape: int) -> torch.Tensor:
+    return torch.complex(torch.randn(*shape, generator=g), torch.randn(*shape, generator=g))
+
+
+def check_scan(lead: tuple[int, ...], H: int, nc: int, M: int, s0_kind: str) -> None:
+    """carried_states_triton vs carried_states_ref (complex128): states, final, de, dlam, ds0;
+    M not a multiple of the block masks lanes; s0 absent, full or broadcast over the batch."""
+    from longseq.kernels.ssm.carried_states import carried_states_ref
+    from longseq.kernels.ssm.carried_states_triton import carried_states_triton
+
+    g = torch.Generator().manual_seed(nc * 31 + M)
+    e = _complex(g, *lead, H, nc, M).to(DEVICE)
+    lam = 0.95 * torch.polar(torch.rand(H, M, generator=g), 3 * torch.rand(H, M, generator=g))
+    lam = lam.to(DEVICE)
+    s0 = {
+        "none": None,
+        "full": _complex(g, *lead, H, M).to(DEVICE),
+        "broadcast": _complex(g, H, M).to(DEVICE),
+    }[s0_kind]
+    leaves = [t.requires_grad_() for t in (e, lam) + (() if s0 is None else (s0,))]
+    scan = importlib.import_module("longseq.kernels.ssm.carried_states_triton")
+    saved = scan._empty_like
+    scan._empty_like = lambda t: torch.full_like(t, complex("nan+nanj"))  # unwritten: NaN
+    try:
+        got = carried_states_triton(e, lam, s0)
+        weights = [_complex(g, *t.shape).to(DEVICE) for t in got]
+        grads = torch.autograd.grad(
+            sum((w.conj() * o).real.sum() for w, o in zip(weights, got, strict=True)), leaves
+        )
+    finally:
+        scan._empty_like = saved
+    ref = [t.detach().cdouble().requires_grad_() for t in leaves]
+    want = carried_states_ref(ref[0], ref[1], ref[2] if s0 is not None else None)
+    grads_want = torch.autograd.grad(
+        sum((w.cdouble().conj() * o).real.sum() for w, o in zip(weights, want, strict=True)), ref
+    )
+    names = ("states", "final", "de", "dlam", "ds0")
+    for name, a, b in zip(names, got + grads, tuple(want) + grads_want, strict=False):
+        assert a.dtype == torch.complex64, f"{name}: {a.dtype}"
+        assert torch.isfinite(torch.view_as_real(a)).all(), f"{name}: unwritten elements"
+        assert_scaled_close(torch.view_as_real(a), torch.view_as_real(b.detach()), 1e-5, name)
+
+
+def check_state_passing_routed() -> None:
+    """longseq.kernels.state_passing_conv with LONGSEQ_KERNEL_BACKEND=triton (chunks through the
+    fused kernel, carried states through the scan) == the fp64 torch state passing (itself the
+    full convolution): y, the final state, and the gradients in u, dA, W, D and the initial
+    state; L not a multiple of the chunk."""
+    from longseq import kernels
+    from longseq.kernels.ssm.reference import s4d_kernel_ref
+    from longseq.kernels.ssm.state_passing import state_passing_conv as spec
+
+    g = torch.Generator().manual_seed(3)
+    H, M, L = 3, 4, 300
+    radius = torch.rand(H, M, generator=g) * 0.2 + 0.8
+    dA = 0.97 * torch.polar(radius, torch.rand(H, M, generator=g))
+    W = _complex(g, H, M)
+    D = torch.randn(H, generator=g)
+    u = torch.randn(2, H, L, generator=g)
+    z0 = _complex(g, 2, H, M)
+    leaves = [t.to(DEVICE).requires_grad_() for t in (u, dA, W, D, z0)]
+    tk = kernel_module()
+    scan = importlib.import_module("longseq.kernels.ssm.carried_states_triton")
+    calls: list[str] = []
+    conv, carried = tk.fftconv_triton, scan.carried_states_triton
+    tk.fftconv_triton = lambda *a: calls.append("fftconv") or conv(*a)
+    scan.carried_states_triton = lambda *a: calls.append("scan") or carried(*a)
+    try:
+        with _forced_triton():
+            y, z = kernels.state_passing_conv(
+                leaves[0], leaves[1], leaves[2], leaves[3], 64, "fft", True, leaves[4]
+            )
+    finally:
+        tk.fftconv_triton, scan.carried_states_triton = conv, carried
+    assert calls == ["fftconv", "scan"], f"not routed through both kernels: {calls}"
+    ref = [t.detach().to(torch.cdouble if t.is_complex() else torch.double) for t in leaves]
+    ref = [t.requires_grad_() for t in ref]
+    y_want, z_want = spec(ref[0], ref[1], ref[2], ref[3], 64, "fft", True, ref[4])
+    # without an initial state the fp64 spec is the full convolution (test_state_passing.py)
+    y_full = fftconv_ref(ref[0], s4d_kernel_ref(ref[1], ref[2], L), ref[3]).detach()
+    y0 = spec(ref[0].detach(), ref[1].detach(), ref[2].detach(), ref[3].detach(), 64, "fft")
+    assert_scaled_close(y0, y_full, 1e-10, "fp64 state passing vs full convolution")
+    dy = torch.randn(y.shape, generator=g).to(DEVICE)
+    dz = _complex(g, *z.shape).to(DEVICE)
+    grads = torch.autograd.grad((y * dy).sum() + (dz.conj() * z).real.sum(), leaves)
+    grads_want = torch.autograd.grad(
+        (y_want * dy.double()).sum() + (dz.cdouble().conj() * z_want).real.sum(), ref
+    )
+    tol = TOL[torch.float32]
+    assert_scaled_close(y, y_want.detach(), tol, "y")
+    assert_scaled_close(torch.view_as_real(z), torch.view_as_real(z_want.detach()), tol, "z")
+    for name, a, b in zip(("du", "ddA", "dW", "dD", "dz0"), grads, grads_want, strict=True):
+        a, b = (torch.view_as_real(a), torch.view_as_real(b)) if a.is_complex() else (a, b)
+        assert_scaled_close(a, b, tol, name)
+
+
 def _expect_value_error(fn: Callable[[], object], match: str) -> None:
     try:
         fn()
@@ -213,6 +328,11 @@ CPU_CASES: dict[str, Callable[[], None]] = {
     "dispatch-forced": check_dispatch_forced,
     "plan": check_plan,
     "rejects": check_rejects,
+    # the carried-states scan: masked lanes (M 40 > block 32), one chunk, extra batch dims
+    "scan-none": partial(check_scan, (2,), 3, 9, 40, "none"),
+    "scan-full": partial(check_scan, (2, 2), 2, 1, 8, "full"),
+    "scan-broadcast": partial(check_scan, (3,), 2, 17, 33, "broadcast"),
+    "state-passing-routed": check_state_passing_routed,
 }
 
 

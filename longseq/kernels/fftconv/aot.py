@@ -1,4 +1,5 @@
-"""Compile the fused FFT-convolution kernels ahead of time for a GPU that is not here.
+"""Compile the Triton kernels ahead of time for a GPU that is not here: the fused FFT convolution
+and the carried-states scan of state passing (:func:`compile_carried_states`).
 
 ``triton.compile`` with a :class:`GPUTarget` runs Triton's compiler and its bundled ``ptxas`` on
 any machine, no driver needed: it gives each kernel's shared memory, and ``ptxas -v`` on the PTX
@@ -184,4 +185,50 @@ def compile_plan(plan: KernelPlan, registers: bool = True, config: Any = None) -
     return row
 
 
-__all__ = ["ARCHS", "FUSED_MAX_LEN", "KernelPlan", "SHARED_LIMIT", "compile_plan", "dispatch_plans"]
+def compile_carried_states(direction: str, arch: int, registers: bool = True) -> dict[str, Any]:
+    """Compile the carried-states scan's ``direction`` ("forward" / "backward") kernel for
+    ``arch`` with the launch parameters it uses; returns ``op``, ``direction``, ``arch``,
+    ``shared_bytes``, ``shared_limit``, ``fits`` and (``registers``) ``registers`` /
+    ``spill_bytes``."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    from longseq.kernels.ssm import carried_states_triton as ks
+
+    fn = ks._carried_states_fwd_kernel if direction == "forward" else ks._carried_states_bwd_kernel
+    const: dict[str, Any] = {"BLOCK_M": ks.BLOCK_M, "HAS_S0": True}
+    const = {k: v for k, v in const.items() if k in fn.arg_names}
+    sig = {
+        name: "constexpr" if name in const else "i32" if name in ("H", "NC", "M") else "*fp32"
+        for name in fn.arg_names
+    }
+    src = ASTSource(
+        fn=fn, signature=sig, constexprs={(fn.arg_names.index(k),): v for k, v in const.items()}
+    )
+    compiled = triton.compile(
+        src, target=GPUTarget("cuda", arch, 32), options={"num_warps": ks.NUM_WARPS}
+    )
+    shared = int(compiled.metadata.shared)
+    row: dict[str, Any] = {
+        "op": "carried_states",
+        "direction": direction,
+        "arch": arch,
+        "shared_bytes": shared,
+        "shared_limit": SHARED_LIMIT[arch],
+        "fits": shared <= SHARED_LIMIT[arch],
+    }
+    if registers:
+        row["registers"], row["spill_bytes"] = _registers(compiled.asm["ptx"], arch)
+    return row
+
+
+__all__ = [
+    "ARCHS",
+    "FUSED_MAX_LEN",
+    "KernelPlan",
+    "SHARED_LIMIT",
+    "compile_carried_states",
+    "compile_plan",
+    "dispatch_plans",
+]

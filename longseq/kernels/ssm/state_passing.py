@@ -14,15 +14,19 @@ with K_T the kernel truncated to T taps (same as ``s4d_kernel_ref(dA, W, T)``). 
 convolution ``intra`` is either ``"fft"`` (state passing: FFT of size 2T, the spec's
 BlockFFTConv) or ``"matmul"`` (chunked scan: a dense [T, T] Toeplitz matrix, one GEMM). The
 chunk-end states M_ux u_c and the carried-state term are batched GEMMs over all chunks; only the
-scan s_{c+1} = dA^T s_c + e_c runs chunk by chunk. Memory: O(L) for activations plus
+scan s_{c+1} = dA^T s_c + e_c runs chunk by chunk (:mod:`~longseq.kernels.ssm.carried_states`:
+a Triton scan on CUDA). Memory: O(L) for activations plus
 O(H M T + H T^2) for the operators, independent of L.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from longseq.kernels.fftconv.torch_fft import fftconv_torch
+from longseq.kernels.ssm.carried_states import carried_states
 
 INTRA = ("fft", "matmul")
 
@@ -42,38 +46,20 @@ def _powers(log_dA: torch.Tensor, exponents: torch.Tensor) -> torch.Tensor:
     return torch.polar(magnitude, log_dA.imag.unsqueeze(-1) * e)
 
 
-def _within_chunk(x: torch.Tensor, K_T: torch.Tensor, intra: str) -> torch.Tensor:
+ChunkConv = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _within_chunk(
+    x: torch.Tensor, K_T: torch.Tensor, intra: str, chunk_conv: ChunkConv
+) -> torch.Tensor:
     """Causal convolution of every chunk: x [..., H, nc, T] with K_T [H, T] -> [..., H, nc, T]."""
     if intra == "fft":
-        return fftconv_torch(x.transpose(-3, -2), K_T).transpose(-3, -2)
+        return chunk_conv(x.transpose(-3, -2), K_T).transpose(-3, -2)
     T = x.shape[-1]
     idx = torch.arange(T, device=x.device)
     lag = idx.unsqueeze(1) - idx  # [i, r] = i - r
     toeplitz = K_T[:, lag.clamp(min=0)] * (lag >= 0)  # [H, i, r]
     return torch.matmul(x, toeplitz.transpose(-1, -2))
-
-
-def _carried_states(
-    e: torch.Tensor, lam: torch.Tensor, s0: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """State before each chunk: s_0 = 0, s_{c+1} = lam * s_c + e_c (a sequential loop over the
-    nc = L / T chunks: O(L M / T) work; measured faster on CPU than a log-depth vectorised scan).
-
-    Args:
-        e: [..., H, nc, M] complex chunk-local end states. lam: [H, M] complex (dA^T).
-        s0: [..., H, M] state before the first chunk (None: zero).
-
-    Returns:
-        ([..., H, nc, M] the state before each chunk, [..., H, M] the state after the last).
-    """
-    s = torch.zeros_like(e[..., 0, :]) if s0 is None else s0.to(e.dtype).expand_as(e[..., 0, :])
-    states = []
-    # unbind, not e[..., c, :]: the backward of one unbind is one stack, while each indexing
-    # op's backward writes a full-size zero tensor (quadratic in nc: 122 s instead of 1 s at 256K)
-    for e_c in e.unbind(-2):
-        states.append(s)
-        s = lam * s + e_c
-    return torch.stack(states, dim=-2), s
 
 
 def state_passing_conv(
@@ -85,6 +71,7 @@ def state_passing_conv(
     intra: str = "fft",
     return_state: bool = False,
     initial_state: torch.Tensor | None = None,
+    chunk_conv: ChunkConv = fftconv_torch,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Diagonal-SSM convolution by state passing: equals
     ``fftconv_ref(u, s4d_kernel_ref(dA, W, L), D)`` with memory O(L + H M T) instead of an
@@ -103,6 +90,9 @@ def state_passing_conv(
         initial_state: z_0, [..., H, M] complex, the state (divided by dB) before ``u`` — the
             previous segment's returned state; None for zero. Its effect on the output is
             2 Re sum_m W_m dA_m^(t+1) z_0[m].
+        chunk_conv: ``(x [..., H, T], K_T [H, T]) -> [..., H, T]``, the causal convolution
+            within every chunk when ``intra="fft"`` (``longseq.kernels.state_passing_conv``
+            passes the dispatching ``fftconv``: the fused Triton kernel on CUDA).
 
     Returns:
         y: [..., H, L] in ``u.dtype`` (and z when ``return_state``).
@@ -131,13 +121,13 @@ def state_passing_conv(
     # one power table serves all three operators: pw[h, m, i] = dA^i, i < T
     pw = _powers(log_dA, torch.arange(T, device=u.device))
     K_T = 2 * (W.unsqueeze(-1) * pw).real.sum(-2)  # the kernel truncated to T taps
-    y = _within_chunk(x, K_T, intra)
+    y = _within_chunk(x, K_T, intra, chunk_conv)
     # chunk-local end states e_c = M_ux u_c, M_ux[m, j] = dA^(T-1-j): one GEMM on [re | im]
     m_ux = pw.flip(-1).transpose(-1, -2)  # [H, T, M]
     e = torch.matmul(x, torch.cat([m_ux.real, m_ux.imag], dim=-1))
     M = dA.shape[-1]
     lam = torch.polar(_flush_tiny(torch.exp(log_dA.real * T)), log_dA.imag * T)  # dA^T
-    s, z = _carried_states(torch.complex(e[..., :M], e[..., M:]), lam, initial_state)
+    s, z = carried_states(torch.complex(e[..., :M], e[..., M:]), lam, initial_state)
     # carried-state term 2 Re(M_xy s), M_xy[i, m] = W_m dA_m^(i+1)
     m_xy = (W * dA).unsqueeze(-1) * pw  # [H, M, T]
     xy = torch.cat([m_xy.real, -m_xy.imag], dim=-2)  # [H, 2M, T]
