@@ -104,7 +104,8 @@ class LanguageModel(nn.Module):
         lc = self.config.long_context
         L = input_ids.shape[1]
         if h.device.type == "cpu" and (lc.uses_state_passing(L) or lc.uses_checkpointing(L)):
-            bound_host_memory(lc.host_mmap_mib)
+            activation_mib = h.numel() * h.element_size() / 2**20
+            bound_host_memory(lc.host_mmap_mib, heap_only=activation_mib <= lc.host_heap_mib)
         if cache is None and torch.is_grad_enabled() and lc.uses_checkpointing(L):
             for block in self.blocks:
                 h = block.forward_checkpointed(h, lc.mlp_chunk)
