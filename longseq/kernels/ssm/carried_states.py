@@ -20,6 +20,7 @@ Returns (states [..., H, nc, M]: the state before each chunk, final [..., H, M]:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -59,46 +60,72 @@ def _check(e: torch.Tensor, lam: torch.Tensor, s0: torch.Tensor | None) -> None:
             ) from None
 
 
+def scan_forward_torch(
+    e: torch.Tensor, lam: torch.Tensor, s0: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(states, final) by a loop outside autograd; lam already in e's dtype."""
+    lane = e[..., 0, :]
+    s = torch.zeros_like(lane) if s0 is None else s0.to(e.dtype).expand_as(lane).clone()
+    states = torch.empty_like(e)
+    for c in range(e.shape[-2]):
+        states[..., c, :] = s
+        s = torch.addcmul(e[..., c, :], lam, s)
+    return states, s
+
+
 def scan_backward_torch(
     dstates: torch.Tensor, dfinal: torch.Tensor, lam: torch.Tensor, states: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(de, dlam [H, M], ds0 [..., H, M]) from the gradients of the states and of the final
-    state (PyTorch's complex convention: d/d(re) + i d/d(im))."""
+    """(de, dlam, ds0 [..., H, M]) from the gradients of the states and of the final state
+    (PyTorch's complex convention: d/d(re) + i d/d(im)); dlam summed to any shape it broadcasts
+    to [..., H, M] from (the caller sums it to [H, M])."""
     de = torch.empty_like(dstates)
     lam_conj = lam.conj()
     a = dfinal
     for c in range(dstates.shape[-2] - 1, -1, -1):
         de[..., c, :] = a
         a = torch.addcmul(dstates[..., c, :], lam_conj, a)
-    dlam = (de * states.conj()).sum(-2).sum_to_size(lam.shape)
-    return de, dlam, a
+    return de, (de * states.conj()).sum(-2), a
 
 
-class _CarriedStatesTorch(torch.autograd.Function):
+ScanForward = Callable[
+    [torch.Tensor, torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]
+]
+ScanBackward = Callable[
+    [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+]
+
+
+class CarriedStatesFn(torch.autograd.Function):
+    """The recurrence as one autograd node, its two passes given (torch loops or Triton
+    kernels): ``apply(e, lam, s0, forward_pass, backward_pass)``."""
+
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, e: torch.Tensor, lam: torch.Tensor, s0: torch.Tensor | None
+        ctx: Any,
+        e: torch.Tensor,
+        lam: torch.Tensor,
+        s0: torch.Tensor | None,
+        forward_pass: ScanForward,
+        backward_pass: ScanBackward,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        lane = e[..., 0, :]
-        s = torch.zeros_like(lane) if s0 is None else s0.to(e.dtype).expand_as(lane).clone()
         lam_e = lam.to(e.dtype)
-        states = torch.empty_like(e)
-        for c in range(e.shape[-2]):
-            states[..., c, :] = s
-            s = torch.addcmul(e[..., c, :], lam_e, s)
+        states, final = forward_pass(e, lam_e, s0)
         ctx.save_for_backward(lam_e, states)
+        ctx.backward_pass = backward_pass
         ctx.s0_shape = None if s0 is None else s0.shape
-        ctx.lam_dtype = lam.dtype
-        return states, s
+        ctx.lam_shape, ctx.lam_dtype = lam.shape, lam.dtype
+        return states, final
 
     @staticmethod
     def backward(  # type: ignore[override]
         ctx: Any, dstates: torch.Tensor, dfinal: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, None, None]:
         lam, states = ctx.saved_tensors
-        de, dlam, ds0 = scan_backward_torch(dstates, dfinal, lam, states)
+        de, dlam, ds0 = ctx.backward_pass(dstates, dfinal, lam, states)
         ds0_out = None if ctx.s0_shape is None else ds0.sum_to_size(ctx.s0_shape)
-        return de, dlam.to(ctx.lam_dtype), ds0_out
+        return de, dlam.sum_to_size(ctx.lam_shape).to(ctx.lam_dtype), ds0_out, None, None
 
 
 def carried_states_torch(
@@ -106,7 +133,7 @@ def carried_states_torch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`carried_states_ref` as one autograd node (the loop runs outside autograd)."""
     _check(e, lam, s0)
-    states, final = _CarriedStatesTorch.apply(e, lam, s0)
+    states, final = CarriedStatesFn.apply(e, lam, s0, scan_forward_torch, scan_backward_torch)
     return states, final
 
 
@@ -135,9 +162,11 @@ def carried_states(
 
 
 __all__ = [
+    "CarriedStatesFn",
     "carried_states",
     "carried_states_ref",
     "carried_states_torch",
     "scan_backward_torch",
+    "scan_forward_torch",
     "triton_unsupported",
 ]

@@ -11,11 +11,11 @@ over the batch by torch. Complex tensors are read as interleaved (re, im) fp32 p
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import triton
 import triton.language as tl
+
+from longseq.kernels.ssm.carried_states import CarriedStatesFn
 
 BLOCK_M = 32
 NUM_WARPS = 1
@@ -25,16 +25,23 @@ _empty_like = torch.empty_like  # outputs: every element is written (tests swap 
 # @triton.jit parameters other than tl.constexpr stay unannotated: Triton reads a parameter's
 # annotation as a specialisation hint, so mypy is told to skip these definitions.
 @triton.jit
-def _carried_states_fwd_kernel(  # type: ignore[no-untyped-def]
-    E, LAM, S0, STATES, FINAL, H, NC, M, HAS_S0: tl.constexpr, BLOCK_M: tl.constexpr
-):
+def _program_lanes(LAM, H, M, BLOCK_M: tl.constexpr):  # type: ignore[no-untyped-def]
+    """This program's (batch x head) index, its modes m and their mask, the [BH, M] offsets of
+    its lanes, and lam (re, im) for its head."""
     bh = tl.program_id(0).to(tl.int64)
     m = tl.program_id(1) * BLOCK_M + tl.arange(0, BLOCK_M)
     mask = m < M
     lane = (bh % H) * M + m
     lr = tl.load(LAM + 2 * lane, mask=mask, other=0.0)
     li = tl.load(LAM + 2 * lane + 1, mask=mask, other=0.0)
-    row = bh * M + m
+    return bh, m, mask, bh * M + m, lr, li
+
+
+@triton.jit
+def _carried_states_fwd_kernel(  # type: ignore[no-untyped-def]
+    E, LAM, S0, STATES, FINAL, H, NC, M, HAS_S0: tl.constexpr, BLOCK_M: tl.constexpr
+):
+    bh, m, mask, row, lr, li = _program_lanes(LAM, H, M, BLOCK_M)
     if HAS_S0:
         sr = tl.load(S0 + 2 * row, mask=mask, other=0.0)
         si = tl.load(S0 + 2 * row + 1, mask=mask, other=0.0)
@@ -57,13 +64,7 @@ def _carried_states_fwd_kernel(  # type: ignore[no-untyped-def]
 def _carried_states_bwd_kernel(  # type: ignore[no-untyped-def]
     DSTATES, DFINAL, LAM, STATES, DE, DLAM, DS0, H, NC, M, BLOCK_M: tl.constexpr
 ):
-    bh = tl.program_id(0).to(tl.int64)
-    m = tl.program_id(1) * BLOCK_M + tl.arange(0, BLOCK_M)
-    mask = m < M
-    lane = (bh % H) * M + m
-    lr = tl.load(LAM + 2 * lane, mask=mask, other=0.0)
-    li = tl.load(LAM + 2 * lane + 1, mask=mask, other=0.0)
-    row = bh * M + m
+    bh, m, mask, row, lr, li = _program_lanes(LAM, H, M, BLOCK_M)
     ar = tl.load(DFINAL + 2 * row, mask=mask, other=0.0)
     ai = tl.load(DFINAL + 2 * row + 1, mask=mask, other=0.0)
     dlr = tl.zeros([BLOCK_M], dtype=tl.float32)
@@ -86,68 +87,56 @@ def _carried_states_bwd_kernel(  # type: ignore[no-untyped-def]
     tl.store(DLAM + 2 * row + 1, dli, mask=mask)
 
 
-class _CarriedStatesTriton(torch.autograd.Function):
-    @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: Any, e: torch.Tensor, lam: torch.Tensor, s0: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        H, nc, M = e.shape[-3:]
-        lead = e.shape[:-2]  # [..., H]
-        ec = e.contiguous()
-        lam_c = lam.to(torch.complex64).contiguous()
-        states = _empty_like(ec)
-        final = _empty_like(ec[..., 0, :])
-        s0_c = None if s0 is None else s0.to(e.dtype).expand(lead + (M,)).contiguous()
-        BH = final.numel() // M
-        grid = (BH, triton.cdiv(M, BLOCK_M))
-        _carried_states_fwd_kernel[grid](
-            torch.view_as_real(ec),
-            torch.view_as_real(lam_c),
-            torch.view_as_real(s0_c if s0_c is not None else final),
-            torch.view_as_real(states),
-            torch.view_as_real(final),
-            H,
-            nc,
-            M,
-            HAS_S0=s0_c is not None,
-            BLOCK_M=BLOCK_M,
-            num_warps=NUM_WARPS,
-        )
-        ctx.save_for_backward(lam_c, states)
-        ctx.s0_shape = None if s0 is None else s0.shape
-        ctx.lam_dtype = lam.dtype
-        return states, final
+def scan_forward_triton(
+    e: torch.Tensor, lam: torch.Tensor, s0: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(states, final) by the forward kernel; lam complex64 [H, M]."""
+    H, nc, M = e.shape[-3:]
+    ec = e.contiguous()
+    states = _empty_like(ec)
+    final = _empty_like(ec[..., 0, :])
+    s0_c = None if s0 is None else s0.to(e.dtype).expand_as(final).contiguous()
+    _carried_states_fwd_kernel[(final.numel() // M, triton.cdiv(M, BLOCK_M))](
+        torch.view_as_real(ec),
+        torch.view_as_real(lam.contiguous()),
+        torch.view_as_real(s0_c if s0_c is not None else final),
+        torch.view_as_real(states),
+        torch.view_as_real(final),
+        H,
+        nc,
+        M,
+        HAS_S0=s0_c is not None,
+        BLOCK_M=BLOCK_M,
+        num_warps=NUM_WARPS,
+    )
+    return states, final
 
-    @staticmethod
-    def backward(  # type: ignore[override]
-        ctx: Any, dstates: torch.Tensor, dfinal: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        lam, states = ctx.saved_tensors
-        H, nc, M = states.shape[-3:]
-        dstates = dstates.to(torch.complex64).contiguous()
-        dfinal = dfinal.to(torch.complex64).contiguous()
-        de = _empty_like(states)
-        ds0 = _empty_like(dfinal)
-        dlam_parts = _empty_like(dfinal)  # [..., H, M]: one share per batch lane
-        BH = dfinal.numel() // M
-        grid = (BH, triton.cdiv(M, BLOCK_M))
-        _carried_states_bwd_kernel[grid](
-            torch.view_as_real(dstates),
-            torch.view_as_real(dfinal),
-            torch.view_as_real(lam),
-            torch.view_as_real(states),
-            torch.view_as_real(de),
-            torch.view_as_real(dlam_parts),
-            torch.view_as_real(ds0),
-            H,
-            nc,
-            M,
-            BLOCK_M=BLOCK_M,
-            num_warps=NUM_WARPS,
-        )
-        dlam = dlam_parts.sum_to_size(lam.shape).to(ctx.lam_dtype)
-        ds0_out = None if ctx.s0_shape is None else ds0.sum_to_size(ctx.s0_shape)
-        return de, dlam, ds0_out
+
+def scan_backward_triton(
+    dstates: torch.Tensor, dfinal: torch.Tensor, lam: torch.Tensor, states: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(de, dlam per batch lane [..., H, M], ds0) by the backward kernel."""
+    H, nc, M = states.shape[-3:]
+    dstates = dstates.to(torch.complex64).contiguous()
+    dfinal = dfinal.to(torch.complex64).contiguous()
+    de = _empty_like(states)
+    ds0 = _empty_like(dfinal)
+    dlam_parts = _empty_like(dfinal)
+    _carried_states_bwd_kernel[(dfinal.numel() // M, triton.cdiv(M, BLOCK_M))](
+        torch.view_as_real(dstates),
+        torch.view_as_real(dfinal),
+        torch.view_as_real(lam.contiguous()),
+        torch.view_as_real(states),
+        torch.view_as_real(de),
+        torch.view_as_real(dlam_parts),
+        torch.view_as_real(ds0),
+        H,
+        nc,
+        M,
+        BLOCK_M=BLOCK_M,
+        num_warps=NUM_WARPS,
+    )
+    return de, dlam_parts, ds0
 
 
 def carried_states_triton(
@@ -158,7 +147,7 @@ def carried_states_triton(
     interpreter)."""
     if e.dtype != torch.complex64:
         raise ValueError(f"carried_states (triton): e is {e.dtype}; complex64 only")
-    states, final = _CarriedStatesTriton.apply(e, lam, s0)
+    states, final = CarriedStatesFn.apply(e, lam, s0, scan_forward_triton, scan_backward_triton)
     return states, final
 
 
