@@ -1,6 +1,6 @@
-"""Compile every fused-kernel variant ahead of time for sm_80 and sm_90 on this CPU machine and
-tabulate shared memory, registers and spills (no GPU or driver needed: Triton's compiler and
-its ptxas run here).
+"""Compile every fused-kernel variant (and the state-passing scan) ahead of time for sm_80 and
+sm_90 on this CPU machine and tabulate shared memory, registers and spills (no GPU or driver
+needed: Triton's compiler and its ptxas run here).
 
     python3 scripts/triton_compile_table.py [--all] [--jobs 2] [--json PATH]
     python3 scripts/triton_compile_table.py --from-json PATH   # print a saved run's table
@@ -10,7 +10,7 @@ Default: the variants the dispatcher can launch
 ``--all``: every length up to the kernel's 8192 for every dtype, including those the dispatcher
 routes to the reference because they do not fit. Prints a markdown table (one row per dtype,
 direction, op and length, with the FFT split and launch parameters the dispatcher uses; columns
-per architecture).
+per architecture), then the carried-states scan's two kernels, and the Triton version.
 """
 
 from __future__ import annotations
@@ -24,7 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from longseq.kernels.fftconv.aot import ARCHS, FUSED_MAX_LEN, compile_plan, dispatch_plans  # noqa: E402
+from longseq.kernels.fftconv.aot import (  # noqa: E402
+    ARCHS,
+    FUSED_MAX_LEN,
+    compile_carried_states,
+    compile_plan,
+    dispatch_plans,
+)
 
 
 def _row(plan) -> dict:
@@ -48,21 +54,27 @@ def main() -> None:
             rows, took = saved["rows"], saved["seconds"]
         except (OSError, ValueError, KeyError, TypeError) as err:
             sys.exit(f"{args.from_json}: not a saved compile table ({err})")
-        render(rows, took)
+        render(rows, took, saved.get("scan", []), saved.get("triton"))
         return
     plans = dispatch_plans(head_dims=(1,), max_len=FUSED_MAX_LEN if args.all else None)
     start = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(_row, plans))
     took = time.perf_counter() - start
+    scan = [compile_carried_states(d, a) for d in ("forward", "backward") for a in ARCHS]
+    import triton
+
+    version = triton.__version__
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"seconds": took, "rows": rows}, indent=1))
-    render(rows, took)
+        saved = {"seconds": took, "triton": version, "rows": rows, "scan": scan}
+        args.json.write_text(json.dumps(saved, indent=1))
+    render(rows, took, scan, version)
 
 
-def render(rows: list[dict], took: float) -> None:
-    """Print the markdown table of compiled rows (as :func:`compile_plan` returns them)."""
+def render(rows: list[dict], took: float, scan: list[dict], version: str | None) -> None:
+    """Print the markdown table of compiled rows (as :func:`compile_plan` returns them) and of the
+    scan's (:func:`compile_carried_states`)."""
     by_key: dict[tuple, dict[int, dict]] = {}
     for r in rows:
         by_key.setdefault((r["dtype"], r["direction"], r["op"], r["length"]), {})[r["arch"]] = r
@@ -93,8 +105,16 @@ def render(rows: list[dict], took: float) -> None:
     over = sum(not r["fits"] for r in rows)
     print(
         f"\n{len(rows)} kernels compiled in {took:.0f} s; {over} over their architecture's shared "
-        "memory"
+        f"memory; triton {version or 'version not recorded'}"
     )
+    if scan:
+        print("\n| carried-states scan | arch | shared B | regs | spill B |")
+        print("|---|---|---:|---:|---:|")
+        for r in scan:
+            print(
+                f"| {r['direction']} | sm_{r['arch']} | {r['shared_bytes']} | {r['registers']} "
+                f"| {r['spill_bytes']} |"
+            )
 
 
 if __name__ == "__main__":
