@@ -14,7 +14,9 @@ keeps what it wrote; the next step still runs while time is left):
 2. ``pytest tests/kernels`` — the fused Triton kernels compiled for real against the reference,
    the launch-failure fallback, state passing on CUDA. No ``-x``: every failure is listed.
 3. ``pytest tests/models`` — the models (state passing, checkpointing) on this machine.
-4. ``longseq bench conv`` (B 8, D 1024, bf16, L 256..64K), JSON + PNG.
+4. ``longseq bench conv`` (B 8, D 1024, bf16, L 256..64K), JSON + PNG; then
+   ``scripts/triton_wide_tiles.py time``: M >= 64 tiles for the fused forward at L 2K-8K
+   against the dispatcher's launch parameters.
 5. ``longseq bench generate`` at batch 8, CUDA graphs on and off (d_model 1024, 12 layers).
 6. ``longseq bench train`` (d_model 1024, 12 layers, batch 2, L 1K..16K, bf16 autocast).
 7. ``longseq bench memory`` (H3 d_model 64 x 2, long-context path vs full, 16K..1M, peak
@@ -132,6 +134,14 @@ def _steps(
             90,
         )
     )
+    # M >= 64 stage-2 tiles for the fused forward past L = 1024 (they spill, BENCHMARKS.md):
+    # timed against the dispatcher's launch parameters; on a CPU only compiled
+    wide = (
+        ["time", "--json", str(out / "wide_tiles.json")]
+        if device == "cuda"
+        else ["compile", "--lengths", "2048"]
+    )
+    steps.append(("wide_tiles", [py, str(ROOT / "scripts" / "triton_wide_tiles.py"), *wide], 60))
     size = (
         ["--d-model", "256", "--n-layer", "2"]
         if quick
