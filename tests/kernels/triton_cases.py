@@ -205,8 +205,7 @@ def _complex(g: torch.Generator, *shape: int) -> torch.Tensor:
 def check_scan(lead: tuple[int, ...], H: int, nc: int, M: int, s0_kind: str) -> None:
     """carried_states_triton vs carried_states_ref (complex128): states, final, de, dlam, ds0;
     M not a multiple of the block masks lanes; s0 absent, full or broadcast over the batch."""
-    from longseq.kernels.ssm.carried_states import carried_states_ref
-    from longseq.kernels.ssm.carried_states_triton import carried_states_triton
+    from longseq.kernels.ssm.carried_states import carried_states_ref, carried_states_triton
 
     g = torch.Generator().manual_seed(nc * 31 + M)
     e = _complex(g, *lead, H, nc, M).to(DEVICE)
@@ -262,16 +261,16 @@ def check_state_passing_routed() -> None:
     tk = kernel_module()
     scan = importlib.import_module("longseq.kernels.ssm.carried_states_triton")
     calls: list[str] = []
-    conv, carried = tk.fftconv_triton, scan.carried_states_triton
+    conv, carried = tk.fftconv_triton, scan.scan_forward_triton
     tk.fftconv_triton = lambda *a: calls.append("fftconv") or conv(*a)
-    scan.carried_states_triton = lambda *a: calls.append("scan") or carried(*a)
+    scan.scan_forward_triton = lambda *a: calls.append("scan") or carried(*a)
     try:
         with _forced_triton():
             y, z = kernels.state_passing_conv(
                 leaves[0], leaves[1], leaves[2], leaves[3], 64, "fft", True, leaves[4]
             )
     finally:
-        tk.fftconv_triton, scan.carried_states_triton = conv, carried
+        tk.fftconv_triton, scan.scan_forward_triton = conv, carried
     assert calls == ["fftconv", "scan"], f"not routed through both kernels: {calls}"
     ref = [t.detach().to(torch.cdouble if t.is_complex() else torch.double) for t in leaves]
     ref = [t.requires_grad_() for t in ref]
@@ -335,14 +334,14 @@ def check_model_long_path_routed() -> None:
     tk = kernel_module()
     scan = importlib.import_module("longseq.kernels.ssm.carried_states_triton")
     calls: list[str] = []
-    conv, carried = tk.fftconv_triton, scan.carried_states_triton
+    conv, carried = tk.fftconv_triton, scan.scan_forward_triton
     tk.fftconv_triton = lambda *a: calls.append("fftconv") or conv(*a)
-    scan.carried_states_triton = lambda *a: calls.append("scan") or carried(*a)
+    scan.scan_forward_triton = lambda *a: calls.append("scan") or carried(*a)
     try:
         with _forced_triton():
             loss, grads = step()
     finally:
-        tk.fftconv_triton, scan.carried_states_triton = conv, carried
+        tk.fftconv_triton, scan.scan_forward_triton = conv, carried
     # 2 layers x 3 segments, forward and the checkpointed recomputation
     assert calls.count("scan") == 12 and calls.count("fftconv") == 12, calls
     assert abs(loss.item() - loss_ref.item()) <= 1e-5 * abs(loss_ref.item()), (loss, loss_ref)

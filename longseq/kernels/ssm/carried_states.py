@@ -137,6 +137,21 @@ def carried_states_torch(
     return states, final
 
 
+def carried_states_triton(
+    e: torch.Tensor, lam: torch.Tensor, s0: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`carried_states_ref` by the Triton scan (``carried_states_triton.py``), forward
+    and backward; e complex64 on CUDA (or in Triton's interpreter)."""
+    from longseq.kernels.ssm.carried_states_triton import scan_backward_triton, scan_forward_triton
+
+    _check(e, lam, s0)
+    reason = triton_unsupported(e)
+    if reason is not None:
+        raise ValueError(f"carried_states (triton): {reason}")
+    states, final = CarriedStatesFn.apply(e, lam, s0, scan_forward_triton, scan_backward_triton)
+    return states, final
+
+
 def triton_unsupported(e: torch.Tensor) -> str | None:
     """Why the Triton scan cannot take ``e`` (None when it can)."""
     if e.dtype != torch.complex64:
@@ -151,8 +166,6 @@ def carried_states(
     CUDA, the torch loop elsewhere."""
     _check(e, lam, s0)
     if choose_backend("carried_states", e.device, True, triton_unsupported(e)) == "triton":
-        from longseq.kernels.ssm.carried_states_triton import carried_states_triton
-
         return triton_or_reference(
             "carried_states",
             lambda: carried_states_triton(e, lam, s0),
@@ -166,6 +179,7 @@ __all__ = [
     "carried_states",
     "carried_states_ref",
     "carried_states_torch",
+    "carried_states_triton",
     "scan_backward_torch",
     "scan_forward_torch",
     "triton_unsupported",

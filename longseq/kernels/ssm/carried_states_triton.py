@@ -15,8 +15,6 @@ import torch
 import triton
 import triton.language as tl
 
-from longseq.kernels.ssm.carried_states import CarriedStatesFn
-
 BLOCK_M = 32
 NUM_WARPS = 1
 _empty_like = torch.empty_like  # outputs: every element is written (tests swap in NaN fills)
@@ -139,16 +137,4 @@ def scan_backward_triton(
     return de, dlam_parts, ds0
 
 
-def carried_states_triton(
-    e: torch.Tensor, lam: torch.Tensor, s0: torch.Tensor | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Same function as :func:`~longseq.kernels.ssm.carried_states.carried_states_ref`
-    (differentiable in e, lam and s0); e complex64 [..., H, nc, M] on CUDA (or in Triton's
-    interpreter)."""
-    if e.dtype != torch.complex64:
-        raise ValueError(f"carried_states (triton): e is {e.dtype}; complex64 only")
-    states, final = CarriedStatesFn.apply(e, lam, s0, scan_forward_triton, scan_backward_triton)
-    return states, final
-
-
-__all__ = ["BLOCK_M", "NUM_WARPS", "carried_states_triton"]
+__all__ = ["BLOCK_M", "NUM_WARPS", "scan_backward_triton", "scan_forward_triton"]
