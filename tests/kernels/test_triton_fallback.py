@@ -96,3 +96,44 @@ def test_forced_triton_backend_still_raises(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("LONGSEQ_KERNEL_BACKEND", "triton")
     with pytest.raises(OutOfResources):
         kernels.fftconv_h3(*_inputs(), 2)
+
+
+def _scan_inputs():
+    g = torch.Generator().manual_seed(3)
+    e = torch.randn(2, 3, 5, 4, dtype=torch.complex64, generator=g, requires_grad=True)
+    lam = (0.9 * torch.randn(3, 4, dtype=torch.complex64, generator=g)).requires_grad_()
+    return e, lam
+
+
+def test_scan_launch_failures_fall_back_forward_and_backward(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The carried-states scan: a forward launch that fails computes with the torch loop; a
+    backward that fails after a forward that ran computes the torch backward; one warning each."""
+    from longseq.kernels.ssm import carried_states as cs
+    from longseq.kernels.ssm.carried_states import carried_states_ref
+
+    scan = importlib.import_module("longseq.kernels.ssm.carried_states_triton")
+    monkeypatch.setattr(cs, "choose_backend", lambda *a, **k: "triton")
+
+    def fail(*args, **kwargs):
+        raise OutOfResources("out of resource: registers")
+
+    e, lam = _scan_inputs()
+    want = carried_states_ref(e, lam)
+    want_grads = torch.autograd.grad(want[0].abs().sum() + want[1].real.sum(), (e, lam))
+    monkeypatch.setattr(scan, "scan_forward_triton", fail)
+    with pytest.warns(dispatch.KernelFallbackWarning, match="carried_states"):
+        got = cs.carried_states(e, lam)
+    torch.testing.assert_close(got, want)
+    # the forward 'runs' (the torch loop standing in for the kernel), the backward cannot launch
+    monkeypatch.setattr(scan, "scan_forward_triton", cs.scan_forward_torch)
+    monkeypatch.setattr(scan, "scan_backward_triton", fail)
+    with pytest.warns(dispatch.KernelFallbackWarning, match="carried_states backward"):
+        got = cs.carried_states(e, lam)
+        grads = torch.autograd.grad(got[0].abs().sum() + got[1].real.sum(), (e, lam))
+    for a, b in zip(grads, want_grads, strict=True):
+        torch.testing.assert_close(a, b)
+    monkeypatch.setenv("LONGSEQ_KERNEL_BACKEND", "triton")
+    with pytest.raises(OutOfResources):
+        torch.autograd.grad(cs.carried_states(e, lam)[1].real.sum(), (e,))

@@ -25,7 +25,12 @@ from typing import Any
 
 import torch
 
-from longseq.kernels.dispatch import choose_backend, triton_or_reference
+from longseq.kernels.dispatch import (
+    choose_backend,
+    fallback_allowed,
+    launch_failed,
+    triton_or_reference,
+)
 
 
 def carried_states_ref(
@@ -123,7 +128,13 @@ class CarriedStatesFn(torch.autograd.Function):
         ctx: Any, dstates: torch.Tensor, dfinal: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, None, None]:
         lam, states = ctx.saved_tensors
-        de, dlam, ds0 = ctx.backward_pass(dstates, dfinal, lam, states)
+        try:
+            de, dlam, ds0 = ctx.backward_pass(dstates, dfinal, lam, states)
+        except Exception as exc:  # a kernel that cannot launch: never a crash mid-run
+            if ctx.backward_pass is scan_backward_torch or not fallback_allowed():
+                raise
+            launch_failed("carried_states backward", exc)
+            de, dlam, ds0 = scan_backward_torch(dstates, dfinal, lam, states)
         ds0_out = None if ctx.s0_shape is None else ds0.sum_to_size(ctx.s0_shape)
         return de, dlam.sum_to_size(ctx.lam_shape).to(ctx.lam_dtype), ds0_out, None, None
 
