@@ -19,6 +19,10 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from longseq.kernels.fftconv.triton import LaunchConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,7 +34,7 @@ CANDIDATES = {
 }
 
 
-def _configs(L: int) -> list[tuple[str, object]]:
+def _configs(L: int) -> list[tuple[str, LaunchConfig]]:
     """("current", the dispatcher's LaunchConfig) then each candidate's."""
     import torch
 
@@ -38,7 +42,7 @@ def _configs(L: int) -> list[tuple[str, object]]:
 
     plan = tk.fft_plan(L)
     current = tk.launch_config(plan, torch.bfloat16, "forward")
-    out: list[tuple[str, object]] = [("current", current)]
+    out: list[tuple[str, LaunchConfig]] = [("current", current)]
     for warps, bk, seq in CANDIDATES.get(L, []):
         if plan.n1 % bk == 0:
             out.append(("M>=64", tk.LaunchConfig(num_warps=warps, num_stages=3, bk=bk, seq=seq)))
@@ -98,7 +102,7 @@ def time_rows(
         current_ms = 0.0
         try:
             for label, cfg in _configs(L):
-                tk._LAUNCH[key] = cfg  # type: ignore[assignment]
+                tk._LAUNCH[key] = cfg
                 with torch.no_grad():
                     y = tk.fftconv_h3_triton(q, k, v, K, D, 1)
                     reference = y if reference is None else reference
@@ -114,7 +118,7 @@ def time_rows(
                         times.append(1e3 * (time.perf_counter() - start))
                 ms = statistics.median(times)
                 current_ms = ms if label == "current" else current_ms
-                warps, bk, seq = cfg.num_warps, cfg.bk, cfg.seq  # type: ignore[attr-defined]
+                warps, bk, seq = cfg.num_warps, cfg.bk, cfg.seq
                 rows.append(
                     {
                         "L": L,

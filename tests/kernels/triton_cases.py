@@ -128,24 +128,19 @@ def check_dispatch_forced() -> None:
     tk = kernel_module()
     calls: list[int] = []
     fused = tk.fftconv_h3_triton
-    saved_env = os.environ.get("LONGSEQ_KERNEL_BACKEND")
-    os.environ["LONGSEQ_KERNEL_BACKEND"] = "triton"
     tk.fftconv_h3_triton = lambda *a: calls.append(1) or fused(*a)
     try:
-        q, k, v, K, D = h3_inputs(1, 2, 20, 1, 20, torch.float32, 7)
-        y = kernels.fftconv_h3(q, k, v, K, D, 1)
-        try:
-            kernels.fftconv(q.double(), K.double())
-        except ValueError as err:
-            assert "dtype" in str(err), err
-        else:
-            raise AssertionError("fp64 input was not refused")
+        with _backend("triton"):
+            q, k, v, K, D = h3_inputs(1, 2, 20, 1, 20, torch.float32, 7)
+            y = kernels.fftconv_h3(q, k, v, K, D, 1)
+            try:
+                kernels.fftconv(q.double(), K.double())
+            except ValueError as err:
+                assert "dtype" in str(err), err
+            else:
+                raise AssertionError("fp64 input was not refused")
     finally:
         tk.fftconv_h3_triton = fused
-        if saved_env is None:
-            del os.environ["LONGSEQ_KERNEL_BACKEND"]
-        else:
-            os.environ["LONGSEQ_KERNEL_BACKEND"] = saved_env
     assert calls == [1], "the dispatcher did not call the Triton kernel"
     expected = fftconv_h3_ref(q.double(), k.double(), v.double(), K.double(), D.double(), 1)
     assert_scaled_close(y, expected, TOL[torch.float32], "y")
@@ -180,22 +175,33 @@ def check_rejects() -> None:
     _expect_value_error(lambda: tk.fftconv_h3_triton(x, x, x, bad_K, D, 2), "head_dim")
 
 
-def _forced_triton() -> contextlib.AbstractContextManager[None]:
-    """LONGSEQ_KERNEL_BACKEND=triton for the duration (restored after)."""
+@contextlib.contextmanager
+def _backend(name: str) -> Iterator[None]:
+    """LONGSEQ_KERNEL_BACKEND=name for the duration (restored after)."""
+    saved = os.environ.get("LONGSEQ_KERNEL_BACKEND")
+    os.environ["LONGSEQ_KERNEL_BACKEND"] = name
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["LONGSEQ_KERNEL_BACKEND"]
+        else:
+            os.environ["LONGSEQ_KERNEL_BACKEND"] = saved
 
-    @contextlib.contextmanager
-    def forced() -> Iterator[None]:
-        saved = os.environ.get("LONGSEQ_KERNEL_BACKEND")
-        os.environ["LONGSEQ_KERNEL_BACKEND"] = "triton"
-        try:
-            yield
-        finally:
-            if saved is None:
-                del os.environ["LONGSEQ_KERNEL_BACKEND"]
-            else:
-                os.environ["LONGSEQ_KERNEL_BACKEND"] = saved
 
-    return forced()
+@contextlib.contextmanager
+def _counting_state_passing_kernels() -> Iterator[list[str]]:
+    """Record each call of the fused conv ("fftconv") and of the scan's forward ("scan")."""
+    tk = kernel_module()
+    scan = importlib.import_module("longseq.kernels.ssm.carried_states_triton")
+    calls: list[str] = []
+    conv, carried = tk.fftconv_triton, scan.scan_forward_triton
+    tk.fftconv_triton = lambda *a: calls.append("fftconv") or conv(*a)
+    scan.scan_forward_triton = lambda *a: calls.append("scan") or carried(*a)
+    try:
+        yield calls
+    finally:
+        tk.fftconv_triton, scan.scan_forward_triton = conv, carried
 
 
 def _complex(g: torch.Generator, *shape: int) -> torch.Tensor:
@@ -258,19 +264,10 @@ def check_state_passing_routed() -> None:
     u = torch.randn(2, H, L, generator=g)
     z0 = _complex(g, 2, H, M)
     leaves = [t.to(DEVICE).requires_grad_() for t in (u, dA, W, D, z0)]
-    tk = kernel_module()
-    scan = importlib.import_module("longseq.kernels.ssm.carried_states_triton")
-    calls: list[str] = []
-    conv, carried = tk.fftconv_triton, scan.scan_forward_triton
-    tk.fftconv_triton = lambda *a: calls.append("fftconv") or conv(*a)
-    scan.scan_forward_triton = lambda *a: calls.append("scan") or carried(*a)
-    try:
-        with _forced_triton():
-            y, z = kernels.state_passing_conv(
-                leaves[0], leaves[1], leaves[2], leaves[3], 64, "fft", True, leaves[4]
-            )
-    finally:
-        tk.fftconv_triton, scan.scan_forward_triton = conv, carried
+    with _counting_state_passing_kernels() as calls, _backend("triton"):
+        y, z = kernels.state_passing_conv(
+            leaves[0], leaves[1], leaves[2], leaves[3], 64, "fft", True, leaves[4]
+        )
     assert calls == ["fftconv", "scan"], f"not routed through both kernels: {calls}"
     ref = [t.detach().to(torch.cdouble if t.is_complex() else torch.double) for t in leaves]
     ref = [t.requires_grad_() for t in ref]
@@ -322,26 +319,10 @@ def check_model_long_path_routed() -> None:
         loss.backward()
         return loss.detach(), [p.grad.detach().clone() for p in model.parameters()]
 
-    saved = os.environ.get("LONGSEQ_KERNEL_BACKEND")
-    os.environ["LONGSEQ_KERNEL_BACKEND"] = "reference"
-    try:
+    with _backend("reference"):
         loss_ref, grads_ref = step()
-    finally:
-        if saved is None:
-            del os.environ["LONGSEQ_KERNEL_BACKEND"]
-        else:
-            os.environ["LONGSEQ_KERNEL_BACKEND"] = saved
-    tk = kernel_module()
-    scan = importlib.import_module("longseq.kernels.ssm.carried_states_triton")
-    calls: list[str] = []
-    conv, carried = tk.fftconv_triton, scan.scan_forward_triton
-    tk.fftconv_triton = lambda *a: calls.append("fftconv") or conv(*a)
-    scan.scan_forward_triton = lambda *a: calls.append("scan") or carried(*a)
-    try:
-        with _forced_triton():
-            loss, grads = step()
-    finally:
-        tk.fftconv_triton, scan.scan_forward_triton = conv, carried
+    with _counting_state_passing_kernels() as calls, _backend("triton"):
+        loss, grads = step()
     # 2 layers x 3 segments, forward and the checkpointed recomputation
     assert calls.count("scan") == 12 and calls.count("fftconv") == 12, calls
     assert abs(loss.item() - loss_ref.item()) <= 1e-5 * abs(loss_ref.item()), (loss, loss_ref)
